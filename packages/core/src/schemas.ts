@@ -1,0 +1,267 @@
+/**
+ * The event model and query types, as zod schemas with their TypeScript types
+ * inferred from them: one definition, used to validate at every boundary.
+ *
+ * Field names follow Llama Stack's telemetry API (snake_case data fields), so
+ * JSON written by a Llama Stack client parses as it is.
+ */
+import { z } from 'zod';
+import { TRACE_ID_RE, SPAN_ID_RE } from './ids.ts';
+import { type EpochMicros, parseIsoMicros, dateToMicros } from './time.ts';
+
+const ZERO = /^0+$/;
+
+export const TraceIdSchema = z
+  .string({ error: 'expected a trace id: 32 hex digits' })
+  .transform((s) => s.toLowerCase())
+  .refine((s) => TRACE_ID_RE.test(s) && !ZERO.test(s), {
+    error: 'expected a trace id: 32 hex digits, not all zeros',
+  });
+
+export const SpanIdSchema = z
+  .string({ error: 'expected a span id: 16 hex digits' })
+  .transform((s) => s.toLowerCase())
+  .refine((s) => SPAN_ID_RE.test(s) && !ZERO.test(s), {
+    error: 'expected a span id: 16 hex digits, not all zeros',
+  });
+
+/**
+ * A point in time. Accepts an ISO-8601 string (up to nanosecond digits; no
+ * offset means UTC), a `Date`, or epoch microseconds as a number; yields epoch
+ * microseconds, so a 40 µs span stays 40 µs in every sink.
+ */
+export const TimestampSchema = z.union([z.string(), z.date(), z.number()]).transform((value, ctx): EpochMicros => {
+  if (typeof value === 'number') {
+    if (Number.isFinite(value) && value >= 0) return Math.round(value);
+  } else if (typeof value === 'string') {
+    const micros = parseIsoMicros(value);
+    if (micros !== undefined) return micros;
+  } else if (!Number.isNaN(value.getTime())) {
+    return dateToMicros(value);
+  }
+  ctx.addIssue({
+    code: 'custom',
+    message: 'expected an ISO-8601 date-time such as 2025-01-31T12:00:00.123456Z, a Date, or epoch microseconds',
+  });
+  return z.NEVER;
+});
+
+/** An attribute value: Llama Stack's `Primitive`, plus null. */
+export const AttributeValueSchema = z.union([z.string(), z.number(), z.boolean(), z.null()], {
+  error: 'expected a string, number, boolean or null',
+});
+export type AttributeValue = z.infer<typeof AttributeValueSchema>;
+
+export const AttributesSchema = z.record(z.string(), AttributeValueSchema);
+export type Attributes = z.infer<typeof AttributesSchema>;
+
+const eventCommon = {
+  trace_id: TraceIdSchema,
+  span_id: SpanIdSchema,
+  timestamp: TimestampSchema,
+  // Llama Stack sends `null` or omits attributes; both mean "none".
+  attributes: AttributesSchema.nullish().transform((a) => a ?? {}),
+};
+
+export const LogSeveritySchema = z.enum(['verbose', 'debug', 'info', 'warn', 'error', 'critical']);
+export type LogSeverity = z.infer<typeof LogSeveritySchema>;
+
+export const UnstructuredLogEventSchema = z.object({
+  ...eventCommon,
+  type: z.literal('unstructured_log'),
+  message: z.string(),
+  severity: LogSeveritySchema,
+});
+export type UnstructuredLogEvent = z.infer<typeof UnstructuredLogEventSchema>;
+
+export const MetricEventSchema = z.object({
+  ...eventCommon,
+  type: z.literal('metric'),
+  metric: z.string().min(1, { error: 'expected a non-empty metric name' }),
+  value: z.number().refine(Number.isFinite, { error: 'expected a finite number' }),
+  unit: z.string(),
+});
+export type MetricEvent = z.infer<typeof MetricEventSchema>;
+
+export const SpanKindSchema = z.enum(['internal', 'server', 'client', 'producer', 'consumer']);
+export type SpanKind = z.infer<typeof SpanKindSchema>;
+
+export const SpanStartPayloadSchema = z.object({
+  type: z.literal('span_start'),
+  name: z.string().min(1, { error: 'expected a non-empty span name' }),
+  parent_span_id: SpanIdSchema.nullish().transform((p) => p ?? null),
+  /** Extension: the OpenTelemetry span kind (default internal). */
+  kind: SpanKindSchema.optional(),
+});
+export type SpanStartPayload = z.infer<typeof SpanStartPayloadSchema>;
+
+export const SpanStatusSchema = z.enum(['ok', 'error']);
+export type SpanStatus = z.infer<typeof SpanStatusSchema>;
+
+export const SpanEndPayloadSchema = z.object({
+  type: z.literal('span_end'),
+  status: SpanStatusSchema,
+  /** Extension: why the span failed (an error's message). */
+  status_message: z.string().optional(),
+});
+export type SpanEndPayload = z.infer<typeof SpanEndPayloadSchema>;
+
+/** Structured payload kinds; the union is open to more kinds later. */
+export const StructuredLogPayloadSchema = z.discriminatedUnion('type', [
+  SpanStartPayloadSchema,
+  SpanEndPayloadSchema,
+]);
+export type StructuredLogPayload = z.infer<typeof StructuredLogPayloadSchema>;
+
+export const StructuredLogEventSchema = z.object({
+  ...eventCommon,
+  type: z.literal('structured_log'),
+  payload: StructuredLogPayloadSchema,
+});
+export type StructuredLogEvent = z.infer<typeof StructuredLogEventSchema>;
+
+export const EventSchema = z.discriminatedUnion('type', [
+  UnstructuredLogEventSchema,
+  MetricEventSchema,
+  StructuredLogEventSchema,
+]);
+/** Any telemetry event, as sinks receive it (timestamps in epoch microseconds). */
+export type TelemetryEvent = z.infer<typeof EventSchema>;
+/** Any telemetry event as a caller may write it (ISO strings, Dates). */
+export type TelemetryEventInput = z.input<typeof EventSchema>;
+
+/** Seven days, Llama Stack's `log_event` default. */
+export const DEFAULT_TTL_SECONDS = 604_800;
+
+export const LogEventParamsSchema = z.object({
+  event: EventSchema,
+  ttl_seconds: z
+    .number()
+    .int({ error: 'expected a whole number of seconds' })
+    .positive({ error: 'expected a positive number of seconds' })
+    .optional(),
+});
+export type LogEventParams = z.input<typeof LogEventParamsSchema>;
+
+// ---------------------------------------------------------------------------
+// Query results: plain JSON, times as ISO-8601 strings with microseconds.
+
+const IsoTimeSchema = z.string();
+
+export const SpanSchema = z.object({
+  span_id: z.string(),
+  trace_id: z.string(),
+  parent_span_id: z.string().nullish(),
+  name: z.string(),
+  start_time: IsoTimeSchema,
+  end_time: IsoTimeSchema.nullish(),
+  attributes: z.record(z.string(), z.unknown()).nullish(),
+});
+export type Span = z.infer<typeof SpanSchema>;
+
+export const SpanWithStatusSchema = SpanSchema.extend({
+  status: SpanStatusSchema.nullish(),
+});
+export type SpanWithStatus = z.infer<typeof SpanWithStatusSchema>;
+
+export const TraceSchema = z.object({
+  trace_id: z.string(),
+  root_span_id: z.string(),
+  start_time: IsoTimeSchema,
+  end_time: IsoTimeSchema.nullish(),
+});
+export type Trace = z.infer<typeof TraceSchema>;
+
+// ---------------------------------------------------------------------------
+// Query parameters.
+
+export const QueryConditionOpSchema = z.enum(['eq', 'ne', 'gt', 'lt']);
+export type QueryConditionOp = z.infer<typeof QueryConditionOpSchema>;
+
+export const QueryConditionSchema = z.object({
+  key: z.string().min(1, { error: 'expected a non-empty attribute key' }),
+  op: QueryConditionOpSchema,
+  value: AttributeValueSchema,
+});
+export type QueryCondition = z.infer<typeof QueryConditionSchema>;
+
+export const MetricLabelMatcherSchema = z.object({
+  name: z.string().min(1, { error: 'expected a non-empty label name' }),
+  value: z.string(),
+  operator: z.enum(['=', '!=', '=~', '!~']).default('='),
+});
+export type MetricLabelMatcher = z.input<typeof MetricLabelMatcherSchema>;
+
+export const MetricLabelSchema = z.object({ name: z.string(), value: z.string() });
+export type MetricLabel = z.infer<typeof MetricLabelSchema>;
+
+export const MetricDataPointSchema = z.object({
+  /** Unix seconds. */
+  timestamp: z.number(),
+  value: z.number(),
+  unit: z.string(),
+});
+export type MetricDataPoint = z.infer<typeof MetricDataPointSchema>;
+
+export const MetricSeriesSchema = z.object({
+  metric: z.string(),
+  labels: z.array(MetricLabelSchema),
+  values: z.array(MetricDataPointSchema),
+});
+export type MetricSeries = z.infer<typeof MetricSeriesSchema>;
+
+export const MetricQueryTypeSchema = z.enum(['range', 'instant']);
+export type MetricQueryType = z.infer<typeof MetricQueryTypeSchema>;
+
+const depth = z
+  .number()
+  .int({ error: 'expected a whole number' })
+  .positive({ error: 'expected a depth of at least 1' })
+  .nullish();
+
+export const QueryTracesParamsSchema = z.object({
+  attribute_filters: z.array(QueryConditionSchema).nullish(),
+  /** Default 100; `null` also means the default. */
+  limit: z.number().int().positive().nullish(),
+  offset: z.number().int().nonnegative().nullish(),
+  order_by: z.array(z.string()).nullish(),
+});
+export type QueryTracesParams = z.input<typeof QueryTracesParamsSchema>;
+
+export const GetSpanTreeParamsSchema = z.object({
+  attributes_to_return: z.array(z.string()).nullish(),
+  max_depth: depth,
+});
+export type GetSpanTreeParams = z.input<typeof GetSpanTreeParamsSchema>;
+
+export const QuerySpansParamsSchema = z.object({
+  attribute_filters: z.array(QueryConditionSchema),
+  attributes_to_return: z.array(z.string()).nullish(),
+  max_depth: depth,
+  limit: z.number().int().positive().nullish(),
+  offset: z.number().int().nonnegative().nullish(),
+});
+export type QuerySpansParams = z.input<typeof QuerySpansParamsSchema>;
+
+export const SaveSpansToDatasetParamsSchema = z.object({
+  attribute_filters: z.array(QueryConditionSchema),
+  attributes_to_save: z.array(z.string()),
+  dataset_id: z.string().min(1, { error: 'expected a non-empty dataset id' }),
+  max_depth: depth,
+});
+export type SaveSpansToDatasetParams = z.input<typeof SaveSpansToDatasetParamsSchema>;
+
+export const QueryMetricsParamsSchema = z.object({
+  query_type: MetricQueryTypeSchema,
+  /** Unix seconds. */
+  start_time: z.number().int().nonnegative(),
+  /** Unix seconds; default now. */
+  end_time: z.number().int().nonnegative().nullish(),
+  /** Bucket size such as `30s`, `5m`, `1h`, `1d`; raw points when absent. */
+  granularity: z
+    .string()
+    .regex(/^[1-9]\d*[smhd]$/, { error: 'expected a duration such as 30s, 5m, 1h or 1d' })
+    .nullish(),
+  label_matchers: z.array(MetricLabelMatcherSchema).nullish(),
+});
+export type QueryMetricsParams = z.input<typeof QueryMetricsParamsSchema>;

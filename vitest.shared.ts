@@ -1,0 +1,17 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests import workspace packages by name; the `@telemetry/source` export condition
+// points those names at `src/index.ts`, so a test run needs no prior build.
+const conditions = ['@telemetry/source', 'module', 'node', 'development|production'];
+
+export const sharedConfig = defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
+  test: {
+    include: ['src/**/*.test.ts'],
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results.json' },
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+  },
+});
