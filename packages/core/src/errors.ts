@@ -27,7 +27,10 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 /** Turns zod issues into path + message pairs, naming the allowed values of unions. */
-export function issuesFromZod(error: z.ZodError, prefix: readonly PropertyKey[] = []): ValidationIssue[] {
+export function issuesFromZod(
+  error: z.ZodError,
+  prefix: readonly PropertyKey[] = [],
+): ValidationIssue[] {
   return error.issues.map((issue) => ({
     path: formatPath([...prefix, ...issue.path]),
     message: issue.message,

@@ -10,7 +10,8 @@ function randomHex(length: number): string {
   for (let i = 0; i < length; i += 8) {
     // 8 hex digits from 32 random bits at a time.
     const n = (Math.random() * 0x1_0000_0000) >>> 0;
-    out += HEX[(n >>> 28) & 15]! + HEX[(n >>> 24) & 15]! + HEX[(n >>> 20) & 15]! + HEX[(n >>> 16) & 15]!;
+    out +=
+      HEX[(n >>> 28) & 15]! + HEX[(n >>> 24) & 15]! + HEX[(n >>> 20) & 15]! + HEX[(n >>> 16) & 15]!;
     out += HEX[(n >>> 12) & 15]! + HEX[(n >>> 8) & 15]! + HEX[(n >>> 4) & 15]! + HEX[n & 15]!;
   }
   return out;

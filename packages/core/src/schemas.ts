@@ -6,8 +6,8 @@
  * JSON written by a Llama Stack client parses as it is.
  */
 import { z } from 'zod';
-import { TRACE_ID_RE, SPAN_ID_RE } from './ids.ts';
-import { type EpochMicros, parseIsoMicros, dateToMicros } from './time.ts';
+import { SPAN_ID_RE, TRACE_ID_RE } from './ids.ts';
+import { dateToMicros, type EpochMicros, parseIsoMicros } from './time.ts';
 
 const ZERO = /^0+$/;
 
@@ -30,21 +30,24 @@ export const SpanIdSchema = z
  * offset means UTC), a `Date`, or epoch microseconds as a number; yields epoch
  * microseconds, so a 40 µs span stays 40 µs in every sink.
  */
-export const TimestampSchema = z.union([z.string(), z.date(), z.number()]).transform((value, ctx): EpochMicros => {
-  if (typeof value === 'number') {
-    if (Number.isFinite(value) && value >= 0) return Math.round(value);
-  } else if (typeof value === 'string') {
-    const micros = parseIsoMicros(value);
-    if (micros !== undefined) return micros;
-  } else if (!Number.isNaN(value.getTime())) {
-    return dateToMicros(value);
-  }
-  ctx.addIssue({
-    code: 'custom',
-    message: 'expected an ISO-8601 date-time such as 2025-01-31T12:00:00.123456Z, a Date, or epoch microseconds',
+export const TimestampSchema = z
+  .union([z.string(), z.date(), z.number()])
+  .transform((value, ctx): EpochMicros => {
+    if (typeof value === 'number') {
+      if (Number.isFinite(value) && value >= 0) return Math.round(value);
+    } else if (typeof value === 'string') {
+      const micros = parseIsoMicros(value);
+      if (micros !== undefined) return micros;
+    } else if (!Number.isNaN(value.getTime())) {
+      return dateToMicros(value);
+    }
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'expected an ISO-8601 date-time such as 2025-01-31T12:00:00.123456Z, a Date, or epoch microseconds',
+    });
+    return z.NEVER;
   });
-  return z.NEVER;
-});
 
 /** An attribute value: Llama Stack's `Primitive`, plus null. */
 export const AttributeValueSchema = z.union([z.string(), z.number(), z.boolean(), z.null()], {
@@ -103,6 +106,8 @@ export const SpanEndPayloadSchema = z.object({
   status: SpanStatusSchema,
   /** Extension: why the span failed (an error's message). */
   status_message: z.string().optional(),
+  /** Extension: the span's final name, when it was renamed after it started. */
+  name: z.string().min(1).optional(),
 });
 export type SpanEndPayload = z.infer<typeof SpanEndPayloadSchema>;
 
