@@ -51,5 +51,6 @@ const GLOBAL_KEY = Symbol.for('@telemetry/core/context-manager');
 type GlobalSlot = { [GLOBAL_KEY]?: AsyncContextManager };
 
 /** The process-wide context manager (shared even if two copies of core are loaded). */
-export const contextManager: AsyncContextManager = ((globalThis as GlobalSlot)[GLOBAL_KEY] ??=
-  new AsyncContextManager());
+const slot = globalThis as GlobalSlot;
+if (!slot[GLOBAL_KEY]) slot[GLOBAL_KEY] = new AsyncContextManager();
+export const contextManager: AsyncContextManager = slot[GLOBAL_KEY];

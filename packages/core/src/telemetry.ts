@@ -690,10 +690,10 @@ class TelemetryTracer implements Tracer {
 
 const GLOBAL_KEY = Symbol.for('@telemetry/core/global');
 type GlobalSlot = { [GLOBAL_KEY]?: { telemetry: Telemetry | undefined; otelInstalled: boolean } };
-const globalSlot = ((globalThis as GlobalSlot)[GLOBAL_KEY] ??= {
-  telemetry: undefined,
-  otelInstalled: false,
-});
+const slotHolder = globalThis as GlobalSlot;
+if (!slotHolder[GLOBAL_KEY])
+  slotHolder[GLOBAL_KEY] = { telemetry: undefined, otelInstalled: false };
+const globalSlot = slotHolder[GLOBAL_KEY];
 
 /** The pipeline set by `register()`, if any. */
 export function getGlobalTelemetry(): Telemetry | undefined {
