@@ -1,0 +1,218 @@
+import type { TelemetryEvent } from '@telemetry/core';
+import { createConsoleSink, type ConsoleSinkOptions } from '@telemetry/sink-console';
+import { describe, expect, it } from 'vitest';
+import { CaptureStream } from './test-support/capture.ts';
+import { chatTrace, ID, log, metric, spanEnd, spanStart } from './test-support/events.ts';
+
+function render(events: TelemetryEvent[], options: ConsoleSinkOptions = {}): string {
+  const stream = new CaptureStream();
+  const sink = createConsoleSink({ stream, color: false, ...options });
+  sink.writeEvents!(events);
+  return stream.text;
+}
+
+describe('human format', () => {
+  it('prints START and END lines, nested by depth, with logs, metrics and a failing span', () => {
+    expect(render(chatTrace())).toMatchInlineSnapshot(`
+      "12:00:00.000 START    chat_completion
+      12:00:00.001 START      retrieve
+      12:00:00.002 INFO         fetched 3 documents
+                                  source: kb
+      12:00:00.003 METRIC       documents_retrieved{index="main"} 3 docs
+      12:00:00.005 END        retrieve  ok  4.25ms
+                                query: weather in Paris
+                                docs.count: 3
+      12:00:00.007 WARN         retrying after 429
+      12:00:00.041 END        Inference.generate  ERROR  35.12ms  model timed out
+                                error.type: TimeoutError
+                                error.message: model timed out
+      12:00:00.041 ERROR      request failed
+      12:00:00.042 END      chat_completion  ERROR  42.00ms  model timed out
+                              model: llama-3
+      "
+    `);
+  });
+
+  it('prints START lines of auto-traced spans only when startLines is "all"', () => {
+    expect(render(chatTrace(), { startLines: 'all', attributes: false })).toMatchInlineSnapshot(`
+      "12:00:00.000 START    chat_completion
+      12:00:00.001 START      retrieve
+      12:00:00.002 INFO         fetched 3 documents
+      12:00:00.003 METRIC       documents_retrieved 3 docs
+      12:00:00.005 END        retrieve  ok  4.25ms
+      12:00:00.006 START      Inference.generate
+      12:00:00.007 WARN         retrying after 429
+      12:00:00.041 END        Inference.generate  ERROR  35.12ms  model timed out
+      12:00:00.041 ERROR      request failed
+      12:00:00.042 END      chat_completion  ERROR  42.00ms  model timed out
+      "
+    `);
+  });
+
+  it('prints no START lines when startLines is false, and no attributes when attributes is false', () => {
+    expect(render(chatTrace(), { startLines: false, attributes: false })).toMatchInlineSnapshot(`
+      "12:00:00.002 INFO         fetched 3 documents
+      12:00:00.003 METRIC       documents_retrieved 3 docs
+      12:00:00.005 END        retrieve  ok  4.25ms
+      12:00:00.007 WARN         retrying after 429
+      12:00:00.041 END        Inference.generate  ERROR  35.12ms  model timed out
+      12:00:00.041 ERROR      request failed
+      12:00:00.042 END      chat_completion  ERROR  42.00ms  model timed out
+      "
+    `);
+  });
+
+  it('hides attribute keys that start with __', () => {
+    const out = render([
+      spanStart(ID.root, 'work', 0),
+      spanEnd(ID.root, 1_000, {
+        attributes: { __root__: true, __args__: '[1,2]', visible: 'yes', _single: 1, 'a.__b': 2 },
+      }),
+    ]);
+    expect(out).toMatchInlineSnapshot(`
+      "12:00:00.000 START    work
+      12:00:00.001 END      work  ok  1.00ms
+                              visible: yes
+                              _single: 1
+                              a.__b: 2
+      "
+    `);
+  });
+
+  it('cuts values longer than 1,000 characters to 1,000, ending in ...', () => {
+    const long = 'a'.repeat(1_200);
+    const exact = 'b'.repeat(1_000);
+    const out = render([
+      spanStart(ID.root, 'work', 0),
+      spanEnd(ID.root, 1_000, { attributes: { long, exact } }),
+    ]);
+    const lines = out.split('\n');
+    expect(lines[2]!.endsWith(`long: ${'a'.repeat(997)}...`)).toBe(true);
+    expect(lines[3]!.endsWith(`exact: ${exact}`)).toBe(true);
+    expect(out.replace(/a{997}/, '<997 a>').replace(/b{1000}/, '<1000 b>')).toMatchInlineSnapshot(`
+      "12:00:00.000 START    work
+      12:00:00.001 END      work  ok  1.00ms
+                              long: <997 a>...
+                              exact: <1000 b>
+      "
+    `);
+  });
+
+  it('honours maxValueLength', () => {
+    const out = render(
+      [spanStart(ID.root, 'work', 0), spanEnd(ID.root, 1_000, { attributes: { text: 'abcdefghijkl' } })],
+      { maxValueLength: 8 },
+    );
+    expect(out).toMatchInlineSnapshot(`
+      "12:00:00.000 START    work
+      12:00:00.001 END      work  ok  1.00ms
+                              text: abcde...
+      "
+    `);
+  });
+
+  it('prints every severity, filtered by minSeverity', () => {
+    const levels = ['verbose', 'debug', 'info', 'warn', 'error', 'critical'] as const;
+    const events = levels.map((level, i) => log(ID.root, i * 1_000, level, `a ${level} message`));
+    expect(render(events, { minSeverity: 'verbose' })).toMatchInlineSnapshot(`
+      "12:00:00.000 VERBOSE  a verbose message
+      12:00:00.001 DEBUG    a debug message
+      12:00:00.002 INFO     a info message
+      12:00:00.003 WARN     a warn message
+      12:00:00.004 ERROR    a error message
+      12:00:00.005 CRITICAL a critical message
+      "
+    `);
+    expect(render(events)).toMatchInlineSnapshot(`
+      "12:00:00.002 INFO     a info message
+      12:00:00.003 WARN     a warn message
+      12:00:00.004 ERROR    a error message
+      12:00:00.005 CRITICAL a critical message
+      "
+    `);
+    expect(render(events, { minSeverity: 'error' })).toMatchInlineSnapshot(`
+      "12:00:00.004 ERROR    a error message
+      12:00:00.005 CRITICAL a critical message
+      "
+    `);
+  });
+
+  it('with minSeverity warn, shows failed spans but not successful ones, and keeps their depth', () => {
+    expect(render(chatTrace(), { minSeverity: 'warn', attributes: false })).toMatchInlineSnapshot(`
+      "12:00:00.007 WARN         retrying after 429
+      12:00:00.041 END        Inference.generate  ERROR  35.12ms  model timed out
+      12:00:00.041 ERROR      request failed
+      12:00:00.042 END      chat_completion  ERROR  42.00ms  model timed out
+      "
+    `);
+  });
+
+  it('prints metrics with value, unit and labels', () => {
+    const out = render([
+      metric(ID.root, 0, 'tokens', 42, 'tokens', { model: 'llama-3', stream: true, __hidden: 'x' }),
+      metric(ID.root, 1, 'latency', 0.125, 's'),
+      metric(ID.root, 2, 'queue_depth', -3, ''),
+    ]);
+    expect(out).toMatchInlineSnapshot(`
+      "12:00:00.000 METRIC   tokens{model="llama-3", stream=true} 42 tokens
+      12:00:00.000 METRIC   latency 0.125 s
+      12:00:00.000 METRIC   queue_depth -3
+      "
+    `);
+  });
+
+  it('keeps multi-line messages aligned and shows control characters instead of obeying them', () => {
+    const out = render([
+      spanStart(ID.root, 'work', 0),
+      log(ID.root, 10, 'info', 'first line\nsecond line\r\nthird \x1b[2J line\rX'),
+      spanEnd(ID.root, 1_000, { attributes: { sql: 'SELECT *\nFROM t' } }),
+    ]);
+    expect(out).toMatchInlineSnapshot(`
+      "12:00:00.000 START    work
+      12:00:00.000 INFO       first line
+                              second line
+                              third \\u001b[2J line\\u000dX
+      12:00:00.001 END      work  ok  1.00ms
+                              sql: SELECT *
+                                FROM t
+      "
+    `);
+  });
+
+  it('prints the END of a span whose start it never saw by its id, without a duration', () => {
+    const out = render([spanEnd(ID.tool, 500, { attributes: { k: 'v' } }), log(ID.tool, 600, 'info', 'late')]);
+    expect(out).toMatchInlineSnapshot(`
+      "12:00:00.000 END      span a000000000000004  ok
+                              k: v
+      12:00:00.000 INFO     late
+      "
+    `);
+  });
+
+  it('shows clock times in local time when asked (TZ decides)', () => {
+    const previous = process.env.TZ;
+    process.env.TZ = 'Asia/Kolkata'; // UTC+05:30, no daylight saving
+    try {
+      expect(render([log(ID.root, 123_456, 'info', 'hello')], { timeZone: 'local' })).toMatchInlineSnapshot(`
+        "17:30:00.123 INFO     hello
+        "
+      `);
+      expect(render([log(ID.root, 123_456, 'info', 'hello')])).toMatchInlineSnapshot(`
+        "12:00:00.123 INFO     hello
+        "
+      `);
+    } finally {
+      if (previous === undefined) delete process.env.TZ;
+      else process.env.TZ = previous;
+    }
+  });
+
+  it('keeps state across batches: a span started in one write ends in a later one', () => {
+    const stream = new CaptureStream();
+    const sink = createConsoleSink({ stream, color: false });
+    const events = chatTrace();
+    for (const event of events) sink.writeEvents!([event]);
+    expect(stream.text).toBe(render(chatTrace()));
+    expect(stream.chunks.length).toBe(events.length - 1); // the auto-traced START prints nothing
+  });
+});
