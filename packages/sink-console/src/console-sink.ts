@@ -27,11 +27,27 @@ export function createConsoleSink(options: ConsoleSinkOptions = {}): TelemetrySi
   let context: SinkContext | undefined;
   let closed = false;
 
-  const recordDropped = (count: number, reason: DropReason | 'format_error' | 'after_shutdown') => {
-    try {
-      context?.recordDropped(count, reason);
-    } catch {
-      // A failing context must not turn into a throw on the application's path.
+  // Drops are reported a microtask later: core moves them from `delivered`, and
+  // the batch being written counts as delivered only once writeEvents returns.
+  let unreported: Record<string, number> = {};
+  let reportScheduled = false;
+  const reportDrops = () => {
+    reportScheduled = false;
+    const drops = unreported;
+    unreported = {};
+    for (const reason in drops) {
+      try {
+        context?.recordDropped(drops[reason]!, reason);
+      } catch {
+        // A failing context must not turn into a throw on the application's path.
+      }
+    }
+  };
+  const recordDropped = (count: number, reason: DropReason) => {
+    unreported[reason] = (unreported[reason] ?? 0) + count;
+    if (!reportScheduled) {
+      reportScheduled = true;
+      queueMicrotask(reportDrops);
     }
   };
   const reportError = (error: unknown) => {

@@ -1,5 +1,5 @@
 import type { TelemetryEvent } from '@telemetry/core';
-import { createConsoleSink, type ConsoleSinkOptions } from '@telemetry/sink-console';
+import { type ConsoleSinkOptions, createConsoleSink } from '@telemetry/sink-console';
 import { describe, expect, it } from 'vitest';
 import { CaptureStream } from './test-support/capture.ts';
 import { chatTrace, ID, log, metric, spanEnd, spanStart } from './test-support/events.ts';
@@ -100,7 +100,10 @@ describe('human format', () => {
 
   it('honours maxValueLength', () => {
     const out = render(
-      [spanStart(ID.root, 'work', 0), spanEnd(ID.root, 1_000, { attributes: { text: 'abcdefghijkl' } })],
+      [
+        spanStart(ID.root, 'work', 0),
+        spanEnd(ID.root, 1_000, { attributes: { text: 'abcdefghijkl' } }),
+      ],
       { maxValueLength: 8 },
     );
     expect(out).toMatchInlineSnapshot(`
@@ -180,7 +183,10 @@ describe('human format', () => {
   });
 
   it('prints the END of a span whose start it never saw by its id, without a duration', () => {
-    const out = render([spanEnd(ID.tool, 500, { attributes: { k: 'v' } }), log(ID.tool, 600, 'info', 'late')]);
+    const out = render([
+      spanEnd(ID.tool, 500, { attributes: { k: 'v' } }),
+      log(ID.tool, 600, 'info', 'late'),
+    ]);
     expect(out).toMatchInlineSnapshot(`
       "12:00:00.000 END      span a000000000000004  ok
                               k: v
@@ -193,7 +199,9 @@ describe('human format', () => {
     const previous = process.env.TZ;
     process.env.TZ = 'Asia/Kolkata'; // UTC+05:30, no daylight saving
     try {
-      expect(render([log(ID.root, 123_456, 'info', 'hello')], { timeZone: 'local' })).toMatchInlineSnapshot(`
+      expect(
+        render([log(ID.root, 123_456, 'info', 'hello')], { timeZone: 'local' }),
+      ).toMatchInlineSnapshot(`
         "17:30:00.123 INFO     hello
         "
       `);

@@ -139,7 +139,7 @@ export function resolveOptions(options: ConsoleSinkOptions = {}): ResolvedOption
     bad('minSeverity', `expected one of ${list(SEVERITIES)}`);
   if (typeof o.attributes !== 'boolean') bad('attributes', 'expected true or false');
   if (typeof o.startLines !== 'boolean' && o.startLines !== 'all') {
-    bad('startLines', `expected true, false or 'all'`);
+    bad('startLines', `expected true, false or "all"`);
   }
   if (o.color !== undefined && typeof o.color !== 'boolean') bad('color', 'expected true or false');
   if (o.timeZone !== 'utc' && o.timeZone !== 'local')

@@ -1,5 +1,18 @@
-/** Why the writer dropped output; the reasons under which `stats()` counts this sink's drops. */
-export type DropReason = 'backpressure' | 'stream_error' | 'shutdown';
+/**
+ * Why a console sink dropped events; the reasons under which core's `stats()`
+ * counts them for this sink.
+ * - `backpressure`: the stream was not draining and `maxBufferBytes` was full.
+ * - `stream_error`: the stream failed (closed pipe, destroyed stream).
+ * - `shutdown`: still buffered for a stalled stream when `shutdown()` gave up waiting.
+ * - `format_error`: an event that could not be formatted (only one that skipped validation).
+ * - `after_shutdown`: written after `shutdown()`.
+ */
+export type DropReason =
+  | 'backpressure'
+  | 'stream_error'
+  | 'shutdown'
+  | 'format_error'
+  | 'after_shutdown';
 
 export interface StreamWriterHooks {
   dropped(events: number, reason: DropReason): void;

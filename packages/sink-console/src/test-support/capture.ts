@@ -8,7 +8,11 @@ export class CaptureStream extends Writable {
     super({ highWaterMark: options.highWaterMark ?? 1024 * 1024 });
     if (options.isTTY) (this as unknown as { isTTY: boolean }).isTTY = true;
   }
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void) {
+  override _write(
+    chunk: Buffer,
+    _encoding: BufferEncoding,
+    callback: (error?: Error | null) => void,
+  ) {
     this.chunks.push(chunk.toString('utf8'));
     callback();
   }
@@ -17,25 +21,40 @@ export class CaptureStream extends Writable {
   }
 }
 
-/** A real Writable that accepts writes but never completes one: a reader that stopped reading. */
+/**
+ * A real Writable whose writes never complete until `release()`: a reader that
+ * stopped reading. Its `write()` returns false once `highWaterMark` bytes wait.
+ */
 export class StalledStream extends Writable {
-  written = 0;
+  /** Text that reached the underlying resource (only the first write while stalled). */
+  readonly chunks: string[] = [];
+  writeCalls = 0;
+  private stalled = true;
   private readonly held: (() => void)[] = [];
   constructor(highWaterMark = 1024) {
     super({ highWaterMark });
   }
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void) {
-    this.written += chunk.length;
-    this.held.push(() => callback());
+  // biome-ignore lint/suspicious/noExplicitAny: matches every overload of Writable.write
+  override write(chunk: any, encoding?: any, callback?: any): boolean {
+    this.writeCalls++;
+    return super.write(chunk, encoding, callback);
   }
-  /** Lets the reader catch up: completes every held write (and so emits 'drain'). */
+  override _write(
+    chunk: Buffer,
+    _encoding: BufferEncoding,
+    callback: (error?: Error | null) => void,
+  ) {
+    this.chunks.push(chunk.toString('utf8'));
+    if (this.stalled) this.held.push(() => callback());
+    else callback();
+  }
+  /** The reader catches up for good: held writes complete, and so do all later ones. */
   release(): void {
-    // After a release, writes complete at once: the reader caught up for good.
-    (this as unknown as { _write: Writable['_write'] })._write = (chunk, _enc, cb) => {
-      this.written += chunk.length;
-      cb();
-    };
+    this.stalled = false;
     for (const done of this.held.splice(0)) done();
+  }
+  get text(): string {
+    return this.chunks.join('');
   }
 }
 

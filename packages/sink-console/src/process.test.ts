@@ -1,0 +1,113 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'tsup';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { showEscapes } from './test-support/capture.ts';
+
+// A child process gets a real TTY from util-linux `script`, which allocates a pseudo-terminal.
+const hasScript = spawnSync('script', ['--version']).status === 0;
+const packageDir = fileURLToPath(new URL('..', import.meta.url));
+let dir = '';
+
+beforeAll(async () => {
+  // The child runs plain JavaScript: bundle the sink (and core) from source.
+  dir = mkdtempSync(join(tmpdir(), 'sink-console-'));
+  await build({
+    entry: { index: join(packageDir, 'src/index.ts') },
+    outDir: join(dir, 'bundle'),
+    format: ['esm'],
+    platform: 'node',
+    target: 'node20',
+    dts: false,
+    config: false,
+    silent: true,
+    noExternal: [/.*/],
+    esbuildOptions(options) {
+      options.conditions = ['@telemetry/source', 'module', 'node', 'import'];
+    },
+  });
+  cpSync(join(packageDir, 'src/test-support/child.mjs'), join(dir, 'child.mjs'));
+});
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** The parent's environment without anything that decides colour. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color', ...extra };
+  for (const key of ['FORCE_COLOR', 'NO_COLOR', 'NODE_DISABLE_COLORS']) {
+    if (!(key in extra)) delete env[key];
+  }
+  return env;
+}
+
+function run(options: { tty: boolean; env?: Record<string, string> }): string {
+  const command = `${JSON.stringify(process.execPath)} child.mjs`;
+  const result = options.tty
+    ? spawnSync('script', ['-qec', command, '/dev/null'], { cwd: dir, env: cleanEnv(options.env) })
+    : spawnSync(process.execPath, ['child.mjs'], { cwd: dir, env: cleanEnv(options.env) });
+  expect(result.stderr.toString()).toBe('');
+  expect(result.status).toBe(0);
+  // A terminal turns \n into \r\n.
+  return result.stdout.toString().replaceAll('\r\n', '\n');
+}
+
+describe('in a real process, writing to process.stdout', () => {
+  it.skipIf(!hasScript)('colours output on a terminal', () => {
+    expect(showEscapes(run({ tty: true }))).toMatchInlineSnapshot(`
+      "<2>12:00:00.000<0> <35>START<0>    <1>work<0>
+      <2>12:00:00.000<0> <1;31>ERROR<0>      <31>boom<0>
+      <2>12:00:00.001<0> <35>END<0>      <1>work<0>  <1;31>ERROR<0>  <2>1.00ms<0>
+      "
+    `);
+  });
+
+  it.skipIf(!hasScript)('does not colour a terminal when NO_COLOR is set', () => {
+    expect(run({ tty: true, env: { NO_COLOR: '1' } })).toMatchInlineSnapshot(`
+      "12:00:00.000 START    work
+      12:00:00.000 ERROR      boom
+      12:00:00.001 END      work  ERROR  1.00ms
+      "
+    `);
+  });
+
+  it('does not colour a pipe', () => {
+    const out = run({ tty: false });
+    expect(out).toContain('ERROR');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for ESC
+    expect(out).not.toMatch(/\x1b/);
+  });
+
+  it('colours a pipe when FORCE_COLOR is set', () => {
+    const forced = run({ tty: false, env: { FORCE_COLOR: '1' } });
+    expect(forced).toContain('\x1b[1;31mERROR\x1b[0m');
+    if (hasScript) expect(forced).toBe(run({ tty: true }));
+  });
+
+  it('keeps the application running when the reader of its stdout goes away (| head)', async () => {
+    const child = spawn(process.execPath, ['child.mjs', 'epipe'], {
+      cwd: dir,
+      env: cleanEnv(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    // Close our end of its stdout after the first output, then let it write again.
+    child.stdout.once('data', () => {
+      child.stdout.destroy();
+      child.stdin.write('go\n');
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(stderr).toContain('still running');
+    // With no core pipeline attached, the sink's one error report is a process warning.
+    expect(stderr).toContain("Console sink 'console' can no longer write to its stream");
+    expect(stderr.match(/can no longer write/g)).toHaveLength(1);
+  });
+});

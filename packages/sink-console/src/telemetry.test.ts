@@ -1,0 +1,101 @@
+import { createTelemetry } from '@telemetry/core';
+import { createConsoleSink } from '@telemetry/sink-console';
+import { describe, expect, it } from 'vitest';
+import { CaptureStream, StalledStream } from './test-support/capture.ts';
+
+/** Real clocks: times and durations vary, the layout must not. */
+function normalise(text: string): string {
+  return text.replace(/^\d\d:\d\d:\d\d\.\d{3}/gm, 'HH:MM:SS.mmm').replace(/\d+\.\d\dms/g, 'N.NNms');
+}
+
+class Inference {
+  async generate(prompt: string): Promise<string> {
+    if (prompt === 'boom') throw new TypeError('model timed out');
+    return `echo ${prompt}`;
+  }
+}
+
+describe('through createTelemetry, as an application uses it', () => {
+  it('prints what the tracing helpers, logger and metrics record', async () => {
+    const stream = new CaptureStream();
+    const telemetry = createTelemetry({ sinks: [createConsoleSink({ stream, color: false })] });
+    const logger = telemetry.createLogger('app');
+    const inference = telemetry.autoTrace(new Inference());
+
+    await telemetry
+      .withTrace('chat_completion', async (root) => {
+        root.setAttribute('model', 'llama-3');
+        await telemetry.withSpan('retrieve', async (span) => {
+          logger.info('fetched 3 documents', { source: 'kb' });
+          span.metric('documents_retrieved', 3, 'docs');
+        });
+        await inference.generate('hello');
+        logger.debug('not shown: below the default minimum severity');
+        await inference.generate('boom');
+      })
+      .catch(() => {});
+    expect(await telemetry.flush()).toBe(true);
+
+    expect(normalise(stream.text)).toMatchInlineSnapshot(`
+      "HH:MM:SS.mmm START    chat_completion
+      HH:MM:SS.mmm START      retrieve
+      HH:MM:SS.mmm INFO         fetched 3 documents
+                                  source: kb
+                                  logger.name: app
+      HH:MM:SS.mmm METRIC       documents_retrieved 3 docs
+      HH:MM:SS.mmm END        retrieve  ok  N.NNms
+      HH:MM:SS.mmm END        Inference.generate  ok  N.NNms
+      HH:MM:SS.mmm END        Inference.generate  ERROR  N.NNms  model timed out
+                                error.type: TypeError
+                                error.message: model timed out
+      HH:MM:SS.mmm END      chat_completion  ERROR  N.NNms  model timed out
+                              model: llama-3
+                              error.type: TypeError
+                              error.message: model timed out
+      "
+    `);
+    const stats = telemetry.stats();
+    expect(stats.sinks.console).toEqual({
+      delivered: stats.accepted,
+      dropped: {},
+      failed: 0,
+      pending: 0,
+    });
+    await telemetry.shutdown();
+  });
+
+  it('does not block the application on a stalled stream, and its drops show in stats()', async () => {
+    const stream = new StalledStream(512);
+    const telemetry = createTelemetry({
+      batchSize: 100,
+      sinks: [
+        createConsoleSink({ stream, color: false, maxBufferBytes: 2048, flushTimeoutMs: 10 }),
+      ],
+    });
+    const logger = telemetry.createLogger();
+    const total = 1_000;
+    // Every call returns at once; the stream never completes a write.
+    telemetry.withTrace('burst', () => {
+      for (let i = 0; i < total; i++) logger.info(`event ${i}`);
+    });
+    // flush returns too, once the sink's own flush gave up waiting for the stream.
+    await telemetry.flush({ timeoutMs: 10_000 });
+    await new Promise((resolve) => setImmediate(resolve));
+
+    const sum = (counts: Readonly<Record<string, number>>) =>
+      Object.values(counts).reduce((a, b) => a + b, 0);
+    const { accepted, sinks } = telemetry.stats();
+    expect(accepted).toBe(total + 2);
+    expect(sinks.console!.dropped.backpressure).toBeGreaterThan(0);
+    expect(sinks.console!.delivered + sum(sinks.console!.dropped) + sinks.console!.pending).toBe(
+      accepted,
+    );
+
+    await telemetry.shutdown();
+    stream.release();
+    await new Promise((resolve) => setImmediate(resolve));
+    // Each event is either on the stream (its START, END or log line) or counted as dropped.
+    const printed = stream.text.split('\n').filter((line) => /(START|END|INFO) /.test(line)).length;
+    expect(printed + sum(telemetry.stats().sinks.console!.dropped)).toBe(accepted);
+  });
+});
