@@ -1,0 +1,150 @@
+/**
+ * `queryMetrics` over the metric events stored in `span_events`.
+ *
+ * Unlike the reference: one series per distinct label set (and unit), buckets
+ * of exactly the granularity asked for, aligned to the Unix epoch in UTC (no
+ * local-time parsing anywhere), and real regular expressions for `=~`/`!~`.
+ */
+import type { MetricDataPoint, MetricLabel, MetricSeries } from '@telemetry/core';
+import { sql } from 'kysely';
+import type { QueryContext } from './query-context.ts';
+
+const UNIT_SECONDS = { s: 1, m: 60, h: 3_600, d: 86_400 } as const;
+
+/** `5m` -> 300. The format is checked by core's schema first. */
+export function granularitySeconds(granularity: string): number {
+  const unit = granularity.slice(-1) as keyof typeof UNIT_SECONDS;
+  return Number(granularity.slice(0, -1)) * UNIT_SECONDS[unit];
+}
+
+/** A label matcher ready to test: regular expressions compiled once, anchored as in Prometheus. */
+export interface CompiledMatcher {
+  readonly name: string;
+  test(value: string): boolean;
+}
+
+/**
+ * Compiles matchers; returns the index and message of each bad regex. A label
+ * a series lacks reads as the empty string (Prometheus semantics), so
+ * `{name != "x"}` keeps series without that label.
+ */
+export function compileMatchers(
+  matchers: readonly { name: string; value: string; operator: '=' | '!=' | '=~' | '!~' }[],
+): { compiled: CompiledMatcher[]; bad: { index: number; message: string }[] } {
+  const compiled: CompiledMatcher[] = [];
+  const bad: { index: number; message: string }[] = [];
+  matchers.forEach((m, index) => {
+    switch (m.operator) {
+      case '=':
+        compiled.push({ name: m.name, test: (v) => v === m.value });
+        return;
+      case '!=':
+        compiled.push({ name: m.name, test: (v) => v !== m.value });
+        return;
+      default: {
+        let re: RegExp;
+        try {
+          re = new RegExp(`^(?:${m.value})$`, 'u');
+        } catch (error) {
+          bad.push({ index, message: `invalid regular expression: ${(error as Error).message}` });
+          return;
+        }
+        const negate = m.operator === '!~';
+        compiled.push({ name: m.name, test: (v) => re.test(v) !== negate });
+      }
+    }
+  });
+  return { compiled, bad };
+}
+
+export interface MetricQuery {
+  readonly metric: string;
+  readonly queryType: 'range' | 'instant';
+  /** Unix seconds, inclusive. */
+  readonly startTime: number;
+  /** Unix seconds, inclusive. */
+  readonly endTime: number;
+  readonly granularity: string | null;
+  readonly matchers: readonly CompiledMatcher[];
+}
+
+interface SeriesInfo {
+  readonly unit: string;
+  readonly labels: MetricLabel[];
+  readonly key: string;
+}
+
+export function queryMetrics(ctx: QueryContext, query: MetricQuery): MetricSeries[] {
+  const candidates = ctx.all(
+    ctx.db.selectFrom('metric_series').select(['id', 'unit', 'labels']).where('metric', '=', query.metric),
+  );
+  const series = new Map<number, SeriesInfo>();
+  for (const row of candidates) {
+    const pairs = JSON.parse(row.labels) as [string, string][];
+    const map = new Map(pairs);
+    if (!query.matchers.every((m) => m.test(map.get(m.name) ?? ''))) continue;
+    series.set(row.id, {
+      unit: row.unit,
+      labels: pairs.map(([name, value]) => ({ name, value })),
+      key: `${row.labels}\u0000${row.unit}`,
+    });
+  }
+  if (series.size === 0) return [];
+
+  const ids = JSON.stringify([...series.keys()]);
+  const from = query.startTime * 1_000_000;
+  // The whole end second is inside the window.
+  const to = query.endTime * 1_000_000 + 999_999;
+  const base = ctx.db
+    .selectFrom('span_events')
+    .where('series_id', 'is not', null)
+    .where(sql<boolean>`series_id in (select value from json_each(${ids}))`)
+    .where('timestamp', '>=', from)
+    .where('timestamp', '<=', to);
+
+  const points = new Map<number, MetricDataPoint[]>();
+  const push = (id: number, point: MetricDataPoint) => {
+    let list = points.get(id);
+    if (!list) points.set(id, (list = []));
+    list.push(point);
+  };
+
+  if (query.queryType === 'instant') {
+    const rows = ctx.all(
+      base.select(['series_id', sql<number>`sum(value)`.as('total')]).groupBy('series_id'),
+    ) as { series_id: number; total: number }[];
+    for (const r of rows) push(r.series_id, { timestamp: query.endTime, value: r.total, unit: series.get(r.series_id)!.unit });
+  } else if (query.granularity) {
+    const size = granularitySeconds(query.granularity);
+    // Integer division of epoch microseconds: UTC buckets whatever the host's TZ.
+    const rows = ctx.all(
+      base
+        .select(['series_id', sql<number>`timestamp / ${size * 1_000_000}`.as('bucket'), sql<number>`sum(value)`.as('total')])
+        .groupBy(['series_id', 'bucket'])
+        .orderBy('series_id')
+        .orderBy('bucket'),
+    ) as { series_id: number; bucket: number; total: number }[];
+    for (const r of rows) {
+      push(r.series_id, { timestamp: r.bucket * size, value: r.total, unit: series.get(r.series_id)!.unit });
+    }
+  } else {
+    const rows = ctx.all(
+      base.select(['series_id', 'timestamp', 'value']).orderBy('series_id').orderBy('timestamp').orderBy('id'),
+    ) as { series_id: number; timestamp: number; value: number }[];
+    for (const r of rows) {
+      push(r.series_id, {
+        timestamp: Math.floor(r.timestamp / 1_000_000),
+        value: r.value,
+        unit: series.get(r.series_id)!.unit,
+      });
+    }
+  }
+
+  const out: (MetricSeries & { key: string })[] = [];
+  for (const [id, values] of points) {
+    const info = series.get(id)!;
+    out.push({ metric: query.metric, labels: info.labels, values, key: info.key });
+  }
+  out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return out.map(({ key: _key, ...s }) => s);
+}

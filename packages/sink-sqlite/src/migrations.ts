@@ -1,0 +1,126 @@
+/**
+ * Migrations shipped as code: a bundler or `dist/` carries them along, with no
+ * migrations folder to find at run time. Each migration describes the schema
+ * as it was on its day (`Kysely<any>`), never the current `Database` types.
+ */
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+
+const initial: Migration = {
+  async up(db: Kysely<any>) {
+    // WITHOUT ROWID: the trace id is the only key, so one B-tree instead of two.
+    await db.schema
+      .createTable('traces')
+      .addColumn('trace_id', 'text', (c) => c.primaryKey().notNull())
+      .addColumn('service_name', 'text')
+      .addColumn('root_span_id', 'text')
+      .addColumn('start_time', 'integer', (c) => c.notNull())
+      .addColumn('end_time', 'integer', (c) => c.notNull())
+      .modifyEnd(sql`without rowid`)
+      .execute();
+    await db.schema.createIndex('traces_start_time').on('traces').column('start_time').execute();
+
+    await db.schema
+      .createTable('spans')
+      .addColumn('id', 'integer', (c) => c.primaryKey())
+      .addColumn('span_id', 'text', (c) => c.notNull())
+      .addColumn('trace_id', 'text', (c) => c.notNull())
+      .addColumn('parent_span_id', 'text')
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('start_time', 'integer', (c) => c.notNull())
+      .addColumn('end_time', 'integer', (c) => c.notNull())
+      .addColumn('attributes', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('status_message', 'text')
+      .addColumn('expires_at', 'integer', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('spans_span_id').unique().on('spans').column('span_id').execute();
+    // One index serves both "spans of a trace" and "children of a span" (the tree walk).
+    await db.schema
+      .createIndex('spans_trace_id_parent_span_id')
+      .on('spans')
+      .columns(['trace_id', 'parent_span_id'])
+      .execute();
+    await db.schema.createIndex('spans_expires_at').on('spans').column('expires_at').execute();
+
+    // `value` has no declared type (BLOB affinity), so each value keeps its own
+    // storage class: 10 stays an integer, '10' stays text.
+    await db.schema
+      .createTable('span_attributes')
+      .addColumn('span_rowid', 'integer', (c) => c.notNull())
+      .addColumn('key', 'text', (c) => c.notNull())
+      .addColumn('value_type', 'integer', (c) => c.notNull())
+      .addColumn('value', 'blob')
+      .addPrimaryKeyConstraint('span_attributes_pk', ['span_rowid', 'key'])
+      .modifyEnd(sql`without rowid`)
+      .execute();
+    await db.schema
+      .createIndex('span_attributes_key_value')
+      .on('span_attributes')
+      .columns(['key', 'value_type', 'value'])
+      .execute();
+
+    await db.schema
+      .createTable('metric_series')
+      .addColumn('id', 'integer', (c) => c.primaryKey())
+      .addColumn('metric', 'text', (c) => c.notNull())
+      .addColumn('unit', 'text', (c) => c.notNull())
+      .addColumn('labels', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex('metric_series_identity')
+      .unique()
+      .on('metric_series')
+      .columns(['metric', 'unit', 'labels'])
+      .execute();
+
+    await db.schema
+      .createTable('span_events')
+      .addColumn('id', 'integer', (c) => c.primaryKey())
+      .addColumn('span_id', 'text', (c) => c.notNull())
+      .addColumn('span_rowid', 'integer', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('timestamp', 'integer', (c) => c.notNull())
+      .addColumn('attributes', 'text', (c) => c.notNull())
+      .addColumn('series_id', 'integer')
+      .addColumn('value', 'real')
+      .execute();
+    await db.schema.createIndex('span_events_span_rowid').on('span_events').column('span_rowid').execute();
+    // Covering and partial: metric queries read only this index, and logs never enter it.
+    await db.schema
+      .createIndex('span_events_metric_points')
+      .on('span_events')
+      .columns(['series_id', 'timestamp', 'value'])
+      .where(sql.ref('series_id'), 'is not', null)
+      .execute();
+  },
+  async down(db: Kysely<any>) {
+    for (const table of ['span_events', 'metric_series', 'span_attributes', 'spans', 'traces']) {
+      await db.schema.dropTable(table).ifExists().execute();
+    }
+  },
+};
+
+/** Every migration of this package, by name (names sort in the order they run). */
+export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
+  '2025_11_29_0001_initial': initial,
+});
+
+/** A provider that hands Kysely's Migrator the in-code record above. */
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => ({ ...migrations }),
+};
+
+/** The migration bookkeeping tables, named so they never collide with an app's own Kysely migrations. */
+export const MIGRATION_TABLE = 'telemetry_sqlite_migration';
+export const MIGRATION_LOCK_TABLE = 'telemetry_sqlite_migration_lock';
+
+/** A Migrator over this package's migrations. */
+export function createMigrator(db: Kysely<any>): Migrator {
+  return new Migrator({
+    db,
+    provider: migrationProvider,
+    migrationTableName: MIGRATION_TABLE,
+    migrationLockTableName: MIGRATION_LOCK_TABLE,
+  });
+}

@@ -1,0 +1,447 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import {
+  type CompletedSpan,
+  type DatasetWriter,
+  GetSpanTreeParamsSchema,
+  type GetSpanTreeParams,
+  type MetricSeries,
+  QueryMetricsParamsSchema,
+  type QueryMetricsParams,
+  QuerySpansParamsSchema,
+  type QuerySpansParams,
+  QueryTracesParamsSchema,
+  type QueryTracesParams,
+  SaveSpansToDatasetParamsSchema,
+  type SaveSpansToDatasetParams,
+  type SinkContext,
+  type Span,
+  SpanIdSchema,
+  type SpanWithStatus,
+  TelemetryConfigError,
+  TelemetryError,
+  TelemetryValidationError,
+  type TelemetrySink,
+  type Trace,
+  TraceIdSchema,
+  type TraceStore,
+  type ValidationIssue,
+  eventCountOf,
+  formatPath,
+} from '@telemetry/core';
+import Sqlite from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { compileMatchers, queryMetrics } from './metrics.ts';
+import { createMigrator } from './migrations.ts';
+import { type ResolvedOptions, type SqliteSinkOptions, resolveOptions } from './options.ts';
+import * as queries from './queries.ts';
+import { type QueryContext, createQueryContext } from './query-context.ts';
+import { Retention, type RetentionResult } from './retention.ts';
+import type { Database } from './schema.ts';
+import { SpanWriter } from './span-writer.ts';
+import { parseArgument, parseParams } from './validation.ts';
+
+/**
+ * A telemetry sink that stores completed spans, their logs and their metrics
+ * in SQLite, and answers the whole query API (`TraceStore`).
+ */
+export interface SqliteSink extends TelemetrySink, TraceStore {
+  readonly name: string;
+  /** The database file (or `:memory:`). */
+  readonly path: string;
+  writeSpans(spans: readonly CompletedSpan[]): Promise<void>;
+  attach(context: SinkContext): void;
+  /** Resolves once every write started so far has committed. */
+  forceFlush(): Promise<void>;
+  /** Waits for writes in flight, stops retention, closes the database. Idempotent. */
+  shutdown(): Promise<void>;
+  /** The same as `shutdown()`. */
+  close(): Promise<void>;
+  /** Resolves when the database is open and migrated; rejects with the reason it could not be. */
+  whenReady(): Promise<void>;
+  /** Deletes expired rows now (this also runs on open and every `retentionIntervalMs`). */
+  purgeExpired(): Promise<RetentionResult>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Thrown by queries and writes after `shutdown()`. */
+export class SqliteSinkClosedError extends TelemetryError {
+  constructor(name: string) {
+    super('TELEMETRY_SINK_CLOSED', `The '${name}' sink is shut down; create a new sink to read or write this database.`);
+  }
+}
+
+const BUSY_RETRIES = 8;
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+function openDatabase(options: ResolvedOptions): Sqlite.Database {
+  const memory = options.path === ':memory:';
+  try {
+    if (!memory) mkdirSync(dirname(resolve(options.path)), { recursive: true });
+    const raw = new Sqlite(options.path);
+    // busy_timeout first: switching to WAL needs a lock another process may hold.
+    raw.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
+    if (!memory) raw.pragma('journal_mode = WAL');
+    raw.pragma('synchronous = NORMAL');
+    raw.pragma('temp_store = MEMORY');
+    return raw;
+  } catch (error) {
+    throw new TelemetryConfigError(
+      `Cannot open the SQLite telemetry store at ${JSON.stringify(options.path)}: ${(error as Error).message}. ` +
+        `Pass a writable file path (or ':memory:') as the sqlite sink's path.`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Migrates inside one IMMEDIATE transaction on the sink's own connection:
+ * Kysely runs SQLite migrations without a transaction or lock, so two processes
+ * opening a new file at once would both try to create the tables. The second
+ * waits here, then finds nothing left to do.
+ */
+async function migrate(raw: Sqlite.Database, db: Kysely<Database>): Promise<void> {
+  raw.exec('BEGIN IMMEDIATE');
+  try {
+    const { error } = await createMigrator(db).migrateToLatest();
+    if (error) throw error;
+    raw.exec('COMMIT');
+  } catch (error) {
+    if (raw.inTransaction) raw.exec('ROLLBACK');
+    throw error;
+  }
+}
+
+class SqliteSinkImpl implements SqliteSink {
+  readonly name: string;
+  readonly path: string;
+  readonly #options: ResolvedOptions;
+  readonly #raw: Sqlite.Database;
+  readonly #db: Kysely<Database>;
+  readonly #ready: Promise<void>;
+  #writer: SpanWriter | undefined;
+  #retention: Retention | undefined;
+  #queries: QueryContext | undefined;
+  #context: SinkContext | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #inFlight = new Set<Promise<unknown>>();
+  #closed = false;
+  #shutdown: Promise<void> | undefined;
+  #spanCount = 0;
+
+  constructor(options: ResolvedOptions) {
+    this.#options = options;
+    this.name = options.name;
+    this.path = options.path;
+    this.#raw = openDatabase(options);
+    this.#db = new Kysely<Database>({ dialect: new SqliteDialect({ database: this.#raw }) });
+    this.#ready = this.#open();
+    // Failures surface through whenReady(), writes and queries; never as an unhandled rejection.
+    this.#ready.catch(() => {});
+  }
+
+  async #open(): Promise<void> {
+    try {
+      await this.#withBusyRetry(() => migrate(this.#raw, this.#db));
+    } catch (error) {
+      throw new TelemetryConfigError(
+        `Cannot prepare the SQLite telemetry store at ${JSON.stringify(this.path)}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    this.#writer = new SpanWriter(this.#raw, this.#db, {
+      serviceName: this.#options.serviceName,
+      defaultTtlSeconds: this.#options.ttlSeconds,
+    });
+    this.#retention = new Retention(this.#raw, this.#db);
+    this.#queries = createQueryContext(this.#raw, this.#db);
+    await this.#withBusyRetry(async () => this.#retention!.purgeExpired(Date.now() * 1000));
+    if (this.#options.maxSpans !== undefined) {
+      this.#spanCount = this.#retention.enforceCap(this.#options.maxSpans).remaining;
+    }
+    if (this.#options.retentionIntervalMs > 0 && !this.#closed) {
+      this.#timer = setInterval(() => {
+        this.purgeExpired().catch((error) => this.#report(error));
+      }, this.#options.retentionIntervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  whenReady(): Promise<void> {
+    return this.#ready;
+  }
+
+  attach(context: SinkContext): void {
+    this.#context = context;
+  }
+
+  #report(error: unknown): void {
+    if (this.#context) this.#context.reportError(error);
+  }
+
+  async #withBusyRetry<T>(fn: () => T | Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (error) {
+        // busy_timeout already waited; this covers a writer that holds the lock longer.
+        if (!isBusy(error) || attempt >= BUSY_RETRIES) throw error;
+        await new Promise((r) => setTimeout(r, 25 * 2 ** Math.min(attempt, 5) * (1 + Math.random())));
+      }
+    }
+  }
+
+  #track<T>(promise: Promise<T>): Promise<T> {
+    this.#inFlight.add(promise);
+    const done = () => this.#inFlight.delete(promise);
+    promise.then(done, done);
+    return promise;
+  }
+
+  writeSpans(spans: readonly CompletedSpan[]): Promise<void> {
+    if (this.#closed) return Promise.reject(new SqliteSinkClosedError(this.name));
+    return this.#track(this.#writeSpans(spans));
+  }
+
+  async #writeSpans(spans: readonly CompletedSpan[]): Promise<void> {
+    await this.#ready;
+    const writer = this.#writer!;
+    const size = this.#options.transactionSize;
+    let firstError: unknown;
+    let written = 0;
+    for (let i = 0; i < spans.length; i += size) {
+      // Between transactions the event loop runs: no write blocks the app for long.
+      if (i > 0) await yieldToEventLoop();
+      const chunk = spans.slice(i, i + size);
+      try {
+        const result = await this.#withBusyRetry(() => writer.writeChunk(chunk));
+        written += result.written;
+        if (result.invalid.length > 0) {
+          const events = result.invalid.reduce((n, s) => n + safeEventCount(s), 0);
+          if (this.#context) this.#context.recordDropped(events, 'invalid_span');
+          else firstError ??= new TelemetryError('TELEMETRY_INVALID_SPAN', `${result.invalid.length} span(s) could not be stored: they lack ids or have non-finite times.`);
+        }
+      } catch (error) {
+        if (this.#context) {
+          this.#context.recordDropped(
+            chunk.reduce((n, s) => n + safeEventCount(s), 0),
+            'sqlite_write_failed',
+          );
+          this.#context.reportError(error);
+        } else {
+          firstError ??= error;
+        }
+      }
+    }
+    if (this.#options.maxSpans !== undefined && written > 0) {
+      this.#spanCount += written;
+      if (this.#spanCount > this.#options.maxSpans) {
+        const cap = await this.#withBusyRetry(() => this.#retention!.enforceCap(this.#options.maxSpans!));
+        this.#spanCount = cap.remaining;
+      }
+    }
+    if (firstError !== undefined) throw firstError;
+  }
+
+  async forceFlush(): Promise<void> {
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  purgeExpired(): Promise<RetentionResult> {
+    return this.#track(
+      (async () => {
+        await this.#usable();
+        const result = await this.#withBusyRetry(() => this.#retention!.purgeExpired(Date.now() * 1000));
+        if (this.#options.maxSpans !== undefined) this.#spanCount = Math.max(0, this.#spanCount - result.deletedSpans);
+        return result;
+      })(),
+    );
+  }
+
+  shutdown(): Promise<void> {
+    this.#shutdown ??= (async () => {
+      this.#closed = true;
+      if (this.#timer) clearInterval(this.#timer);
+      await this.#ready.catch(() => {});
+      await this.forceFlush();
+      await this.#db.destroy();
+    })();
+    return this.#shutdown;
+  }
+
+  close(): Promise<void> {
+    return this.shutdown();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+
+  async #usable(): Promise<QueryContext> {
+    if (this.#closed) throw new SqliteSinkClosedError(this.name);
+    await this.#ready;
+    if (this.#closed) throw new SqliteSinkClosedError(this.name);
+    return this.#queries!;
+  }
+
+  // ---------------------------------------------------------------------------
+  // TraceStore
+
+  async queryTraces(params?: QueryTracesParams): Promise<Trace[]> {
+    const p = parseParams(QueryTracesParamsSchema, params, 'queryTraces parameters', (d) => [
+      ...filterIssues(d.attribute_filters ?? []),
+      ...orderIssues(d.order_by ?? []),
+    ]);
+    const ctx = await this.#usable();
+    return queries.queryTraces(ctx, {
+      filters: p.attribute_filters ?? [],
+      limit: p.limit ?? 100,
+      offset: p.offset ?? 0,
+      order: p.order_by?.length ? queries.parseTraceOrder(p.order_by).order : [{ field: 'start_time', descending: false }],
+    });
+  }
+
+  async getTrace(traceId: string): Promise<Trace> {
+    const id = parseArgument(TraceIdSchema, traceId, 'getTrace argument', 'trace_id');
+    return queries.getTrace(await this.#usable(), id);
+  }
+
+  async getSpan(traceId: string, spanId: string): Promise<Span> {
+    const issues: ValidationIssue[] = [];
+    const t = TraceIdSchema.safeParse(traceId);
+    const s = SpanIdSchema.safeParse(spanId);
+    if (!t.success) issues.push({ path: 'trace_id', message: t.error.issues[0]?.message ?? 'invalid' });
+    if (!s.success) issues.push({ path: 'span_id', message: s.error.issues[0]?.message ?? 'invalid' });
+    if (!t.success || !s.success) throw new TelemetryValidationError('getSpan arguments', issues);
+    return queries.getSpan(await this.#usable(), t.data, s.data);
+  }
+
+  async getSpanTree(spanId: string, params?: GetSpanTreeParams): Promise<Record<string, SpanWithStatus>> {
+    const id = parseArgument(SpanIdSchema, spanId, 'getSpanTree argument', 'span_id');
+    const p = parseParams(GetSpanTreeParamsSchema, params, 'getSpanTree parameters');
+    return queries.getSpanTree(await this.#usable(), id, p.attributes_to_return ?? null, p.max_depth ?? null);
+  }
+
+  async querySpans(params: QuerySpansParams): Promise<Span[]> {
+    const p = parseParams(QuerySpansParamsSchema, params, 'querySpans parameters', (d) =>
+      filterIssues(d.attribute_filters),
+    );
+    return queries.querySpans(await this.#usable(), {
+      filters: p.attribute_filters,
+      attributesToReturn: p.attributes_to_return ?? null,
+      maxDepth: p.max_depth ?? null,
+      limit: p.limit ?? null,
+      offset: p.offset ?? 0,
+    });
+  }
+
+  async saveSpansToDataset(params: SaveSpansToDatasetParams, writer?: DatasetWriter): Promise<void> {
+    const p = parseParams(SaveSpansToDatasetParamsSchema, params, 'saveSpansToDataset parameters', (d) =>
+      filterIssues(d.attribute_filters),
+    );
+    const target = writer ?? this.#options.datasetWriter;
+    if (!target) {
+      throw new TelemetryConfigError(
+        'saveSpansToDataset() needs a dataset writer: pass one as its second argument, or create the sink with ' +
+          "createSqliteSink({ datasetWriter: createJsonlDatasetWriter({ directory: './datasets' }) }).",
+      );
+    }
+    const spans = queries.querySpans(await this.#usable(), {
+      filters: p.attribute_filters,
+      attributesToReturn: p.attributes_to_save,
+      maxDepth: p.max_depth ?? null,
+      limit: null,
+      offset: 0,
+    });
+    const rows = spans.map((span) => {
+      const row: Record<string, unknown> = {
+        trace_id: span.trace_id,
+        span_id: span.span_id,
+        parent_span_id: span.parent_span_id ?? null,
+        name: span.name,
+        start_time: span.start_time,
+        end_time: span.end_time,
+      };
+      for (const key of p.attributes_to_save) row[key] = span.attributes?.[key] ?? null;
+      return row;
+    });
+    await target.appendRows(p.dataset_id, rows);
+  }
+
+  async queryMetrics(metricName: string, params: QueryMetricsParams): Promise<MetricSeries[]> {
+    let compiled: ReturnType<typeof compileMatchers>['compiled'] = [];
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const p = parseParams(QueryMetricsParamsSchema, params, 'queryMetrics parameters', (d) => {
+      const issues: ValidationIssue[] = [];
+      if (typeof metricName !== 'string' || metricName === '') {
+        issues.push({ path: 'metric_name', message: 'expected a non-empty metric name' });
+      }
+      if (d.end_time != null && d.start_time > d.end_time) {
+        issues.push({ path: 'start_time', message: `expected at most end_time (${d.end_time}), got ${d.start_time}` });
+      }
+      const result = compileMatchers(d.label_matchers ?? []);
+      compiled = result.compiled;
+      for (const bad of result.bad) {
+        issues.push({ path: formatPath(['label_matchers', bad.index, 'value']), message: bad.message });
+      }
+      return issues;
+    });
+    return queryMetrics(await this.#usable(), {
+      metric: metricName,
+      queryType: p.query_type,
+      startTime: p.start_time,
+      endTime: p.end_time ?? nowSeconds,
+      granularity: p.granularity ?? null,
+      matchers: compiled,
+    });
+  }
+}
+
+function safeEventCount(span: CompletedSpan): number {
+  try {
+    return eventCountOf(span);
+  } catch {
+    return 2;
+  }
+}
+
+/** Comparisons need an ordered value: `gt`/`lt` against null mean nothing. */
+function filterIssues(filters: readonly { op: string; value: unknown }[]): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  filters.forEach((f, i) => {
+    if ((f.op === 'gt' || f.op === 'lt') && f.value === null) {
+      issues.push({
+        path: formatPath(['attribute_filters', i, 'value']),
+        message: `'${f.op}' needs a string, number or boolean to compare with, got null`,
+      });
+    }
+  });
+  return issues;
+}
+
+function orderIssues(orderBy: readonly string[]): ValidationIssue[] {
+  return queries.parseTraceOrder(orderBy).bad.map((i) => ({
+    path: formatPath(['order_by', i]),
+    message: `expected one of ${queries.TRACE_ORDER_FIELDS.join(', ')} (prefix '-' for descending), got ${JSON.stringify(orderBy[i])}`,
+  }));
+}
+
+/**
+ * Creates the SQLite sink: opens (creating directories as needed) and
+ * migrates the database, deletes expired rows, and starts periodic retention.
+ * Throws `TelemetryValidationError` for bad options and `TelemetryConfigError`
+ * when the file cannot be opened; migration problems reject `whenReady()` and
+ * every later write and query.
+ */
+export function createSqliteSink(options: SqliteSinkOptions = {}): SqliteSink {
+  const { resolved, issues } = resolveOptions(options);
+  if (issues.length > 0) {
+    throw new TelemetryValidationError('SQLite sink options', issues);
+  }
+  return new SqliteSinkImpl(resolved);
+}
