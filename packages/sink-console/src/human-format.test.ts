@@ -224,3 +224,19 @@ describe('human format', () => {
     expect(stream.chunks.length).toBe(events.length - 1); // the auto-traced START prints nothing
   });
 });
+
+describe('open spans', () => {
+  it('forgets the oldest of more than 10,000 spans that never end, so memory stays bounded', () => {
+    const stream = new CaptureStream();
+    const sink = createConsoleSink({ stream, color: false, startLines: false });
+    const id = (i: number) => (0xb000000000000000n + BigInt(i)).toString(16);
+    const starts = Array.from({ length: 10_001 }, (_, i) => spanStart(id(i), `s${i}`, i));
+    sink.writeEvents!(starts);
+    sink.writeEvents!([spanEnd(id(0), 20_000), spanEnd(id(1), 20_000)]);
+    expect(stream.text).toMatchInlineSnapshot(`
+      "12:00:00.020 END      span b000000000000000  ok
+      12:00:00.020 END      s1  ok  20.00ms
+      "
+    `);
+  });
+});

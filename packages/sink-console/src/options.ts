@@ -76,14 +76,18 @@ export interface ConsoleSinkOptions {
 }
 
 /** Defaults of every option but `stream` (which is `process.stdout`, looked up when the sink is created). */
-export const CONSOLE_SINK_DEFAULTS = Object.freeze({
+export const CONSOLE_SINK_DEFAULTS: Readonly<
+  Required<Omit<ConsoleSinkOptions, 'stream' | 'color'>>
+> & {
+  readonly color: boolean | undefined;
+} = Object.freeze({
   name: 'console',
-  format: 'human' as ConsoleFormat,
-  minSeverity: 'info' as LogSeverity,
+  format: 'human',
+  minSeverity: 'info',
   attributes: true,
-  startLines: true as StartLines,
-  color: undefined as boolean | undefined,
-  timeZone: 'utc' as ConsoleTimeZone,
+  startLines: true,
+  color: undefined,
+  timeZone: 'utc',
   maxValueLength: 1000,
   maxBufferBytes: 1_048_576,
   flushTimeoutMs: 5000,

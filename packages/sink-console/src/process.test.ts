@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,11 +12,10 @@ const hasScript = spawnSync('script', ['--version']).status === 0;
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 let dir = '';
 
-beforeAll(async () => {
-  // The child runs plain JavaScript: bundle the sink (and core) from source.
-  dir = mkdtempSync(join(tmpdir(), 'sink-console-'));
+/** Bundles `entry` (TypeScript, importing core and this package by name) into `dir/bundle`. */
+async function bundle(entry: string): Promise<void> {
   await build({
-    entry: { index: join(packageDir, 'src/index.ts') },
+    entry: [entry],
     outDir: join(dir, 'bundle'),
     format: ['esm'],
     platform: 'node',
@@ -27,8 +26,17 @@ beforeAll(async () => {
     noExternal: [/.*/],
     esbuildOptions(options) {
       options.conditions = ['@telemetry/source', 'module', 'node', 'import'];
+      // Entries outside the package (the README's snippet) resolve packages as the tests do.
+      options.nodePaths = [join(packageDir, 'node_modules')];
+      options.alias = { '@telemetry/sink-console': join(packageDir, 'src/index.ts') };
     },
   });
+}
+
+beforeAll(async () => {
+  // The child runs plain JavaScript: bundle the sink (and core) from source.
+  dir = mkdtempSync(join(tmpdir(), 'sink-console-'));
+  await bundle(join(packageDir, 'src/test-support/bundle-entry.ts'));
   cpSync(join(packageDir, 'src/test-support/child.mjs'), join(dir, 'child.mjs'));
 });
 
@@ -109,5 +117,59 @@ describe('in a real process, writing to process.stdout', () => {
     // With no core pipeline attached, the sink's one error report is a process warning.
     expect(stderr).toContain("Console sink 'console' can no longer write to its stream");
     expect(stderr.match(/can no longer write/g)).toHaveLength(1);
+  });
+
+  it('keeps the application running when the reader of a stdout pipe stops reading', async () => {
+    const child = spawn(process.execPath, ['child.mjs', 'stall'], {
+      cwd: dir,
+      env: cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // Never read child.stdout: once the pipe's buffers are full, process.stdout.write returns false.
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    child.stdout.destroy();
+    expect(code).toBe(0);
+    const report = JSON.parse(stderr.trim()) as {
+      flushed: boolean;
+      logged: number;
+      stats: {
+        accepted: number;
+        sinks: Record<
+          string,
+          { delivered: number; dropped: Record<string, number>; pending: number }
+        >;
+      };
+    };
+    // Every log call returned and flush() resolved although the reader never read.
+    expect(report.flushed).toBe(true);
+    expect(report.stats.accepted).toBe(report.logged + 2 * 40);
+    const console = report.stats.sinks.console!;
+    expect(console.dropped.backpressure).toBeGreaterThan(0);
+    const dropped = Object.values(console.dropped).reduce((a, b) => a + b, 0);
+    expect(console.delivered + dropped + console.pending).toBe(report.stats.accepted);
+  });
+});
+
+describe('the README', () => {
+  it('has a Usage snippet that runs and prints what the README shows', async () => {
+    const readme = readFileSync(join(packageDir, 'README.md'), 'utf8');
+    const usage = readme.slice(readme.indexOf('## Usage'));
+    const snippet = /```ts\n([\s\S]*?)```/.exec(usage)![1]!;
+    const shown = /prints\n\n```\n([\s\S]*?)```/.exec(usage)![1]!;
+    writeFileSync(join(dir, 'readme-usage.ts'), snippet);
+    await bundle(join(dir, 'readme-usage.ts'));
+    const result = spawnSync(process.execPath, ['bundle/readme-usage.js'], {
+      cwd: dir,
+      env: cleanEnv(),
+    });
+    expect(result.stderr.toString()).toBe('');
+    expect(result.status).toBe(0);
+    const normalise = (text: string) =>
+      text.replace(/^\d\d:\d\d:\d\d\.\d{3}/gm, 'HH:MM:SS.mmm').replace(/\d+\.\d\dms/g, 'N.NNms');
+    expect(normalise(result.stdout.toString())).toBe(normalise(shown));
   });
 });

@@ -37,11 +37,14 @@ const DRAIN_WRITE_BYTES = 64 * 1024;
  * stream drains a line says how many were lost.
  */
 export class StreamWriter {
-  private readonly queue: Chunk[] = [];
+  private readonly queue: {
+    readonly text: string;
+    readonly events: number;
+    readonly bytes: number;
+  }[] = [];
   private queuedBytes = 0;
   private queuedEvents = 0;
   private waitingForDrain = false;
-  private failedWith: unknown;
   private hasFailed = false;
   /** Dropped since the last notice line, to tell the reader of the stream. */
   private unannounced = 0;
@@ -83,7 +86,7 @@ export class StreamWriter {
         dropped += chunk.events;
         continue;
       }
-      this.queue.push(chunk);
+      this.queue.push({ text: chunk.text, events: chunk.events, bytes });
       this.queuedBytes += bytes;
       this.queuedEvents += chunk.events;
     }
@@ -170,7 +173,7 @@ export class StreamWriter {
       while (taken < this.queue.length && (taken === 0 || bytes < DRAIN_WRITE_BYTES)) {
         const chunk = this.queue[taken]!;
         text += chunk.text;
-        bytes += Buffer.byteLength(chunk.text);
+        bytes += chunk.bytes;
         events += chunk.events;
         taken++;
       }
@@ -196,16 +199,10 @@ export class StreamWriter {
   private fail(error: unknown): void {
     if (this.hasFailed) return;
     this.hasFailed = true;
-    this.failedWith = error;
     if (this.queuedEvents > 0) this.hooks.dropped(this.queuedEvents, 'stream_error');
     this.clearQueue();
     this.hooks.failed(error);
     this.wakeIdleWaiters();
-  }
-
-  /** The error that broke the stream, if any. */
-  get failure(): unknown {
-    return this.failedWith;
   }
 
   private clearQueue(): void {

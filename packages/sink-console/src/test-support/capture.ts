@@ -34,7 +34,7 @@ export class StalledStream extends Writable {
   constructor(highWaterMark = 1024) {
     super({ highWaterMark });
   }
-  // biome-ignore lint/suspicious/noExplicitAny: matches every overload of Writable.write
+  // Loose parameters: one signature that matches every overload of Writable.write.
   override write(chunk: any, encoding?: any, callback?: any): boolean {
     this.writeCalls++;
     return super.write(chunk, encoding, callback);

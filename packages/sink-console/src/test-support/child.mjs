@@ -1,7 +1,8 @@
-// Runs in a child process (bundled sink, see process.test.ts): prints a few
-// events to the default stream, process.stdout. With argument `epipe`, waits
-// for a line on stdin (the parent closing its end of stdout first), then writes again.
-import { createConsoleSink } from './bundle/index.js';
+// Runs in a child process (see process.test.ts), with the sink bundled from source.
+// Modes: `print` prints a few events to process.stdout; `epipe` then waits for
+// the parent to close its end of stdout and writes again; `stall` logs a burst
+// through createTelemetry into a stdout pipe that the parent never reads.
+import { createConsoleSink, createTelemetry } from './bundle/bundle-entry.js';
 
 const T0 = Date.UTC(2025, 0, 31, 12, 0, 0) * 1000;
 const event = (fields) => ({
@@ -24,15 +25,44 @@ const batch = (at) => [
   }),
 ];
 
-const sink = createConsoleSink();
-sink.writeEvents(batch(0));
-if (process.argv[2] === 'epipe') {
-  process.stdin.once('data', () => {
-    sink.writeEvents(batch(2000));
-    setTimeout(() => {
-      sink.writeEvents(batch(4000));
-      process.stdin.destroy();
-      process.stderr.write('still running\n');
-    }, 50);
+const mode = process.argv[2] ?? 'print';
+
+if (mode === 'print' || mode === 'epipe') {
+  const sink = createConsoleSink();
+  sink.writeEvents(batch(0));
+  if (mode === 'epipe') {
+    process.stdin.once('data', () => {
+      sink.writeEvents(batch(2000));
+      setTimeout(() => {
+        sink.writeEvents(batch(4000));
+        process.stdin.destroy();
+        process.stderr.write('still running\n');
+      }, 50);
+    });
+  }
+}
+
+if (mode === 'stall') {
+  const telemetry = createTelemetry({
+    batchSize: 500,
+    sinks: [createConsoleSink({ maxBufferBytes: 64 * 1024, flushTimeoutMs: 100 })],
   });
+  const logger = telemetry.createLogger();
+  const rounds = 40;
+  const perRound = 500;
+  for (let round = 0; round < rounds; round++) {
+    telemetry.withTrace(`round ${round}`, () => {
+      for (let i = 0; i < perRound; i++)
+        logger.info(`event ${round * perRound + i} ${'x'.repeat(60)}`);
+    });
+    // Let the dispatcher hand each round to the sink, as a running application would.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const flushed = await telemetry.flush({ timeoutMs: 10_000 });
+  await new Promise((resolve) => setImmediate(resolve));
+  process.stderr.write(
+    `${JSON.stringify({ flushed, logged: rounds * perRound, stats: telemetry.stats() })}\n`,
+  );
+  // The parent never reads: exit without waiting for stdout.
+  process.exit(0);
 }
