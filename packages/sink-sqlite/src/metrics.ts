@@ -117,9 +117,10 @@ export function queryMetrics(ctx: QueryContext, query: MetricQuery): MetricSerie
   } else if (query.granularity) {
     const size = granularitySeconds(query.granularity);
     // Integer division of epoch microseconds: UTC buckets whatever the host's TZ.
+    // (better-sqlite3 binds a JS number as REAL, hence the cast.)
     const rows = ctx.all(
       base
-        .select(['series_id', sql<number>`timestamp / ${size * 1_000_000}`.as('bucket'), sql<number>`sum(value)`.as('total')])
+        .select(['series_id', sql<number>`timestamp / cast(${size * 1_000_000} as integer)`.as('bucket'), sql<number>`sum(value)`.as('total')])
         .groupBy(['series_id', 'bucket'])
         .orderBy('series_id')
         .orderBy('bucket'),
