@@ -7,6 +7,9 @@ const conditions = ['@telemetry/source', 'module', 'node', 'development|producti
 export const sharedConfig = defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
+  // Vite's transformer lowers only TypeScript's legacy decorators; the toolkit's
+  // decorators accept both forms, and tests call the standard form directly.
+  oxc: { decorator: { legacy: true } },
   test: {
     include: ['src/**/*.test.ts'],
     reporters: ['default', 'json'],

@@ -38,6 +38,7 @@ export interface DispatcherOptions {
   readonly openSpanTimeoutMs: number;
   readonly orphanTimeoutMs: number;
   readonly warn: (message: string) => void;
+  readonly defaultTtlSeconds: number;
 }
 
 interface Chunk {
@@ -84,7 +85,8 @@ class SinkChannel {
  */
 export class Dispatcher {
   private queue: TelemetryEvent[] = [];
-  private ttls: number[] = [];
+  /** TTLs that differ from the default, by event (most events use the default). */
+  private ttls: Map<TelemetryEvent, number> | undefined;
   private scheduled = false;
   private closed = false;
   private acceptedCount = 0;
@@ -149,7 +151,10 @@ export class Dispatcher {
       return;
     }
     this.queue.push(event);
-    this.ttls.push(ttlSeconds);
+    if (ttlSeconds !== this.options.defaultTtlSeconds) {
+      if (!this.ttls) this.ttls = new Map();
+      this.ttls.set(event, ttlSeconds);
+    }
     this.acceptedCount += 1;
     if (!this.scheduled) {
       this.scheduled = true;
@@ -183,11 +188,17 @@ export class Dispatcher {
       parts.push(`${reason}: ${n}`);
     }
     if (total === 0) return;
-    this.dropsSinceWarn = {};
     this.lastDropWarnAt = now;
-    const hint = this.closed
-      ? 'events were logged after shutdown()'
-      : `the queue holds ${this.options.capacity} events; raise \`capacity\` or log less`;
+    const drops = this.dropsSinceWarn;
+    this.dropsSinceWarn = {};
+    const hints: string[] = [];
+    if (drops.queue_full) {
+      hints.push(`the queue holds ${this.options.capacity} events: raise \`capacity\` or log less`);
+    }
+    if (drops.shutdown) hints.push('events were logged after shutdown()');
+    if (drops.invalid)
+      hints.push("invalid events were logged: use onInvalidEvent: 'throw' to see why");
+    const hint = hints.join('; ');
     this.options.warn(
       `[telemetry] dropped ${total} event${total === 1 ? '' : 's'} since the last warning (${parts.join(', ')}): ${hint}. See stats().`,
     );
@@ -200,7 +211,7 @@ export class Dispatcher {
     const ttls = this.ttls;
     if (events.length === 0) return;
     this.queue = [];
-    this.ttls = [];
+    this.ttls = undefined;
     const batchSize = this.options.batchSize;
     const now = Date.now();
     this.assembler?.sweep(now);
@@ -211,7 +222,11 @@ export class Dispatcher {
       let spanEvents = 0;
       if (this.assembler) {
         spans = [];
-        for (let i = start; i < end; i++) this.assembler.add(events[i]!, ttls[i]!, now, spans);
+        const defaultTtl = this.options.defaultTtlSeconds;
+        for (let i = start; i < end; i++) {
+          const event = events[i]!;
+          this.assembler.add(event, ttls?.get(event) ?? defaultTtl, now, spans);
+        }
         for (const s of spans) spanEvents += eventCountOf(s);
       }
       this.drainedSeq += end - start;
@@ -234,9 +249,10 @@ export class Dispatcher {
           count,
           seq: this.drainedSeq,
         });
+        // Start at once: a synchronous sink empties its backlog slice by slice.
+        if (!ch.busy) this.pump(ch);
       }
     }
-    for (const ch of this.channels) if (!ch.busy && ch.chunks.length > 0) this.pump(ch);
   }
 
   private pump(ch: SinkChannel): void {

@@ -3,18 +3,20 @@
  * never all zeros. Math.random is what the OpenTelemetry SDK uses too: ids need
  * to be unique, not secret, and crypto calls per span would dominate its cost.
  */
-const HEX = '0123456789abcdef';
+const BYTE_HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
-function randomHex(length: number): string {
-  let out = '';
-  for (let i = 0; i < length; i += 8) {
-    // 8 hex digits from 32 random bits at a time.
-    const n = (Math.random() * 0x1_0000_0000) >>> 0;
-    out +=
-      HEX[(n >>> 28) & 15]! + HEX[(n >>> 24) & 15]! + HEX[(n >>> 20) & 15]! + HEX[(n >>> 16) & 15]!;
-    out += HEX[(n >>> 12) & 15]! + HEX[(n >>> 8) & 15]! + HEX[(n >>> 4) & 15]! + HEX[n & 15]!;
-  }
-  return out;
+function hex32(): string {
+  const n = (Math.random() * 0x1_0000_0000) >>> 0;
+  return (
+    BYTE_HEX[n >>> 24]! +
+    BYTE_HEX[(n >>> 16) & 255]! +
+    BYTE_HEX[(n >>> 8) & 255]! +
+    BYTE_HEX[n & 255]!
+  );
+}
+
+function randomHex(length: 16 | 32): string {
+  return length === 16 ? hex32() + hex32() : hex32() + hex32() + hex32() + hex32();
 }
 
 const ZERO_TRACE = '0'.repeat(32);

@@ -48,6 +48,9 @@ export class SpanAssembler {
   private readonly waiting = new Map<string, Waiting>();
   /** Span ids completed lately, to tell a late event from an early one. */
   private readonly recent = new Set<string>();
+  /** The same ids in completion order, as a ring: Set iteration after many deletes is slow in V8. */
+  private readonly recentRing: (string | undefined)[] = new Array(RECENT_LIMIT);
+  private recentNext = 0;
   private heldEvents = 0;
 
   constructor(
@@ -184,10 +187,11 @@ export class SpanAssembler {
     out: CompletedSpan[],
   ): void {
     this.open.delete(spanId);
+    const evicted = this.recentRing[this.recentNext];
+    if (evicted !== undefined) this.recent.delete(evicted);
+    this.recentRing[this.recentNext] = spanId;
+    this.recentNext = (this.recentNext + 1) % RECENT_LIMIT;
     this.recent.add(spanId);
-    if (this.recent.size > RECENT_LIMIT) {
-      this.recent.delete(this.recent.values().next().value as string);
-    }
     this.heldEvents -= 2 + span.events.length;
     const start = span.start;
     // Only span_start events open spans and only span_end events complete them.

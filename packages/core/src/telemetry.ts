@@ -170,10 +170,10 @@ export class Telemetry implements TraceStore {
   private readonly onInvalidEvent: 'throw' | 'drop';
   private readonly shutdownTimeoutMs: number;
   private shutdownPromise: Promise<void> | undefined;
-  private readonly emitter: { emit: Dispatcher['enqueue'] };
 
   constructor(options: TelemetryOptions = {}) {
     const capacity = positive(options.capacity, DEFAULTS.capacity, 'capacity');
+    this.ttlSeconds = positive(options.ttlSeconds, DEFAULTS.ttlSeconds, 'ttlSeconds');
     this.sinks = [...(options.sinks ?? [])];
     this.dispatcher = new Dispatcher({
       sinks: this.sinks,
@@ -185,12 +185,10 @@ export class Telemetry implements TraceStore {
       openSpanTimeoutMs: options.openSpanTimeoutMs ?? DEFAULTS.openSpanTimeoutMs,
       orphanTimeoutMs: options.orphanTimeoutMs ?? DEFAULTS.orphanTimeoutMs,
       warn: options.warn ?? ((message) => console.warn(message)),
+      defaultTtlSeconds: this.ttlSeconds,
     });
-    this.ttlSeconds = positive(options.ttlSeconds, DEFAULTS.ttlSeconds, 'ttlSeconds');
     this.onInvalidEvent = options.onInvalidEvent ?? 'throw';
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs;
-    const dispatcher = this.dispatcher;
-    this.emitter = { emit: (event, ttl) => dispatcher.enqueue(event, ttl) };
     this.tracerProvider = { getTracer: (name) => new TelemetryTracer(this, name) };
   }
 
@@ -530,10 +528,25 @@ export class Telemetry implements TraceStore {
     kind: SpanKind | undefined,
     startTime: number | undefined,
   ): TelemetrySpan {
-    const parent = trace.getSpanContext(parentContext);
+    const parentSpan = trace.getSpan(parentContext);
+    if (parentSpan instanceof TelemetrySpan) {
+      // Our own span: its ids are valid by construction, skip the checks.
+      return new TelemetrySpan(this.dispatcher, {
+        traceId: parentSpan.trace_id,
+        spanId: generateSpanId(),
+        parentSpanId: parentSpan.span_id,
+        name,
+        kind,
+        attributes: attributes as Attributes | undefined,
+        startTime,
+        traceState: parentSpan.traceState,
+        ttlSeconds: this.ttlSeconds,
+      });
+    }
+    const parent = parentSpan?.spanContext();
     if (parent && isSpanContextValid(parent)) {
       const remote = parent.isRemote === true;
-      return new TelemetrySpan(this.emitter, {
+      return new TelemetrySpan(this.dispatcher, {
         traceId: parent.traceId,
         spanId: generateSpanId(),
         parentSpanId: parent.spanId,
@@ -547,7 +560,7 @@ export class Telemetry implements TraceStore {
         ttlSeconds: this.ttlSeconds,
       });
     }
-    return new TelemetrySpan(this.emitter, {
+    return new TelemetrySpan(this.dispatcher, {
       traceId: generateTraceId(),
       spanId: generateSpanId(),
       parentSpanId: null,
@@ -566,7 +579,7 @@ export class Telemetry implements TraceStore {
       const traceState: TraceState | undefined = options.tracestate
         ? new W3CTraceState(options.tracestate)
         : undefined;
-      return new TelemetrySpan(this.emitter, {
+      return new TelemetrySpan(this.dispatcher, {
         traceId: remote.traceId,
         spanId: generateSpanId(),
         parentSpanId: remote.spanId,
@@ -577,7 +590,7 @@ export class Telemetry implements TraceStore {
         ttlSeconds: this.ttlSeconds,
       });
     }
-    return new TelemetrySpan(this.emitter, {
+    return new TelemetrySpan(this.dispatcher, {
       traceId: generateTraceId(),
       spanId: generateSpanId(),
       parentSpanId: null,
@@ -634,15 +647,16 @@ class TelemetryTracer implements Tracer {
     context: Context = contextManager.active(),
   ): OtelSpan {
     const parentContext = options.root ? trace.deleteSpan(context) : context;
-    const attributes: Record<string, unknown> = { ...options.attributes };
-    if (this.scope) attributes['otel.scope.name'] = this.scope;
-    return this.telemetry.createSpan(
+    const span = this.telemetry.createSpan(
       name,
       parentContext,
-      attributes,
+      options.attributes,
       options.kind === undefined ? undefined : KIND_FROM_OTEL[options.kind],
       options.startTime === undefined ? undefined : timeInputToMicros(options.startTime),
     );
+    // Set after the start, so it travels only with the end event.
+    if (this.scope) span.setAttribute('otel.scope.name', this.scope);
+    return span;
   }
 
   startActiveSpan<F extends (span: OtelSpan) => unknown>(name: string, fn: F): ReturnType<F>;
