@@ -1,7 +1,7 @@
 import type { TelemetryEvent } from '@telemetry/core';
 import { type ConsoleSinkOptions, createConsoleSink } from '@telemetry/sink-console';
 import { describe, expect, it } from 'vitest';
-import { CaptureStream } from './test-support/capture.ts';
+import { CaptureStream, recordingContext } from './test-support/capture.ts';
 import { chatTrace, ID, log, metric, spanEnd, spanStart } from './test-support/events.ts';
 
 function render(events: TelemetryEvent[], options: ConsoleSinkOptions = {}): string {
@@ -236,6 +236,35 @@ describe('open spans', () => {
     expect(stream.text).toMatchInlineSnapshot(`
       "12:00:00.020 END      span b000000000000000  ok
       12:00:00.020 END      s1  ok  20.00ms
+      "
+    `);
+  });
+});
+
+describe('an event that skipped validation', () => {
+  it('is counted as format_error and reported, and the rest of the batch still prints', async () => {
+    const stream = new CaptureStream();
+    const { context, dropped, errors } = recordingContext();
+    const sink = createConsoleSink({ stream, color: false });
+    sink.attach!(context);
+    const broken = {
+      ...log(ID.root, 1, 'info', 'x'),
+      message: undefined,
+    } as unknown as TelemetryEvent;
+    expect(() =>
+      sink.writeEvents!([
+        log(ID.root, 0, 'info', 'before'),
+        broken,
+        log(ID.root, 2, 'info', 'after'),
+      ]),
+    ).not.toThrow();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(dropped).toEqual({ format_error: 1 });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(TypeError);
+    expect(stream.text).toMatchInlineSnapshot(`
+      "12:00:00.000 INFO     before
+      12:00:00.000 INFO     after
       "
     `);
   });
