@@ -1,3 +1,4 @@
+import { TelemetryConfigError } from './errors.ts';
 import type { TelemetryEvent } from './schemas.ts';
 import { type CompletedSpan, eventCountOf, type SinkContext, type TelemetrySink } from './sink.ts';
 import { SpanAssembler } from './span-assembler.ts';
@@ -56,6 +57,9 @@ class SinkChannel {
   failed = 0;
   inFlight = 0;
   doneSeq = 0;
+  /** The chunk being written, and how much of it the sink reported dropped meanwhile. */
+  writing: Chunk | undefined;
+  writingDropped = 0;
   readonly dropped: Record<string, number> = {};
   lastError: string | undefined;
   lastErrorWarnAt = Number.NEGATIVE_INFINITY;
@@ -106,7 +110,9 @@ export class Dispatcher {
     const names = new Set<string>();
     this.channels = options.sinks.map((sink) => {
       if (names.has(sink.name)) {
-        throw new Error(`Two sinks are named "${sink.name}": give each sink a unique name.`);
+        throw new TelemetryConfigError(
+          `Two sinks are named "${sink.name}": give each sink a unique \`name\` option.`,
+        );
       }
       names.add(sink.name);
       return new SinkChannel(sink);
@@ -122,9 +128,16 @@ export class Dispatcher {
       const context: SinkContext = {
         recordDropped: (count, reason) => {
           if (!(count > 0)) return;
-          const n = Math.min(count, ch.delivered);
-          ch.delivered -= n;
-          ch.drop(n, reason);
+          // A drop reported during a write comes out of the batch being written;
+          // one reported later comes out of what was already delivered.
+          let n = 0;
+          if (ch.writing) {
+            n = Math.min(count, ch.writing.count - ch.writingDropped);
+            ch.writingDropped += n;
+          }
+          const fromDelivered = Math.min(count - n, ch.delivered);
+          ch.delivered -= fromDelivered;
+          ch.drop(n + fromDelivered, reason);
         },
         reportError: (error) => this.sinkError(ch, error, 0),
       };
@@ -268,6 +281,8 @@ export class Dispatcher {
           return;
         }
         let pending: PromiseLike<void> | undefined;
+        ch.writing = chunk;
+        ch.writingDropped = 0;
         try {
           let r: void | Promise<void> | undefined;
           if (chunk.events) r = sink.writeEvents!(chunk.events);
@@ -300,14 +315,17 @@ export class Dispatcher {
   }
 
   private finishChunk(ch: SinkChannel, chunk: Chunk, error: unknown): void {
+    const remaining = chunk.count - ch.writingDropped;
+    ch.writing = undefined;
+    ch.writingDropped = 0;
     ch.inFlight -= chunk.count;
     ch.doneSeq = chunk.seq;
     if (error === undefined) {
-      ch.delivered += chunk.count;
+      ch.delivered += remaining;
     } else {
       ch.failed += 1;
-      ch.drop(chunk.count, 'sink_error');
-      this.sinkError(ch, error, chunk.count);
+      ch.drop(remaining, 'sink_error');
+      this.sinkError(ch, error, remaining);
     }
     this.notifyIdle();
   }
@@ -345,17 +363,22 @@ export class Dispatcher {
     }
   }
 
-  /** Asks each sink to push out what it buffers itself. */
-  async flushSinks(): Promise<void> {
-    await Promise.all(
+  /**
+   * Asks each sink to push out what it buffers itself. False when a sink's
+   * forceFlush failed or answered `false` (it still holds data).
+   */
+  async flushSinks(): Promise<boolean> {
+    const results = await Promise.all(
       this.channels.map(async (ch) => {
         try {
-          await ch.sink.forceFlush?.();
+          return (await ch.sink.forceFlush?.()) !== false;
         } catch (error) {
           this.sinkError(ch, error, 0);
+          return false;
         }
       }),
     );
+    return results.every(Boolean);
   }
 
   /** Stops accepting; what is still held for whole spans is counted as dropped. */

@@ -73,8 +73,8 @@ export interface TelemetrySink {
   writeSpans?(spans: readonly CompletedSpan[]): void | Promise<void>;
   /** Called once before the first write. */
   attach?(context: SinkContext): void;
-  /** Push out anything the sink buffers itself. */
-  forceFlush?(): Promise<void>;
+  /** Push out anything the sink buffers itself; resolve `false` if some of it is still held. */
+  forceFlush?(): Promise<void | boolean>;
   /** Release resources; no writes follow. */
   shutdown?(): Promise<void>;
 }

@@ -222,7 +222,7 @@ export class Telemetry implements TraceStore {
     const timeoutMs = options.timeoutMs ?? DEFAULTS.flushTimeoutMs;
     const work = (async () => {
       await this.dispatcher.settle();
-      await this.dispatcher.flushSinks();
+      return this.dispatcher.flushSinks();
     })();
     return withDeadline(work, timeoutMs);
   }
@@ -780,6 +780,7 @@ function positive(value: number | undefined, fallback: number, name: string): nu
   return value;
 }
 
+/** Resolves `false` if `work` takes longer than `timeoutMs` (or itself resolves `false`). */
 async function withDeadline(work: Promise<unknown>, timeoutMs: number): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<boolean>((resolve) => {
@@ -787,7 +788,7 @@ async function withDeadline(work: Promise<unknown>, timeoutMs: number): Promise<
     timer.unref?.();
   });
   try {
-    return await Promise.race([work.then(() => true), deadline]);
+    return await Promise.race([work.then((result) => result !== false), deadline]);
   } finally {
     clearTimeout(timer);
   }
