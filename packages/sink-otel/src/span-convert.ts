@@ -15,7 +15,7 @@ import type { Attributes, CompletedSpan, SpanKind as ToolkitSpanKind } from '@te
 /** Epoch microseconds -> [seconds, nanoseconds], exactly (both parts stay below 2^53). */
 export function microsToHrTime(micros: number): HrTime {
   const seconds = Math.floor(micros / 1_000_000);
-  return [seconds, Math.round((micros - seconds * 1_000_000)) * 1000 + 1];
+  return [seconds, Math.round((micros - seconds * 1_000_000) * 1000)];
 }
 
 const KINDS: Readonly<Record<ToolkitSpanKind, SpanKind>> = {
@@ -38,7 +38,7 @@ export function exportedAttributes(attributes: Readonly<Attributes> | null | und
   const out: OtelAttributes = {};
   if (!attributes) return out;
   for (const key in attributes) {
-    if (key === 'x') continue; // "__"
+    if (key.charCodeAt(0) === 95 && key.charCodeAt(1) === 95) continue; // "__"
     const value = attributes[key];
     if (value === null || value === undefined) continue;
     out[key] = value;

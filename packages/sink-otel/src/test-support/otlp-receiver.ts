@@ -98,6 +98,8 @@ export interface OtlpRequestInfo {
   /** 1 for the first request of this signal, then 2, 3, ... */
   readonly attempt: number;
   readonly headers: IncomingHttpHeaders;
+  /** Size of the request body as sent (before any gunzip). */
+  readonly bytes: number;
 }
 
 export interface OtlpResponse {
@@ -378,11 +380,17 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
       const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
       const signal = signalOf(path);
       attempts[signal] += 1;
-      const info: OtlpRequestInfo = { signal, path, attempt: attempts[signal], headers: req.headers };
+      let raw: Buffer = Buffer.concat(chunks);
+      const info: OtlpRequestInfo = {
+        signal,
+        path,
+        attempt: attempts[signal],
+        headers: req.headers,
+        bytes: raw.length,
+      };
       const chosen = responder?.(info);
       const response: OtlpResponse =
         chosen === undefined ? { status: 200 } : typeof chosen === 'number' ? { status: chosen } : chosen;
-      let raw: Buffer = Buffer.concat(chunks);
       let items = 0;
       let status = response.status;
       try {

@@ -1,0 +1,232 @@
+/**
+ * Through core, as a user would: createTelemetry + tracing helpers, the OTLP
+ * sink next to a memory sink, and a real receiver that decodes the protobuf.
+ */
+import {
+  type StructuredLogEvent,
+  type TelemetryStats,
+  createMemorySink,
+  createTelemetry,
+} from '@telemetry/core';
+import { createOtelSink } from '@telemetry/sink-otel';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type OtlpReceiver, startOtlpReceiver } from './test-support/otlp-receiver.ts';
+
+const receivers: OtlpReceiver[] = [];
+const cleanups: Array<() => Promise<void>> = [];
+
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((c) => c()));
+  await Promise.all(receivers.splice(0).map((r) => r.close()));
+});
+
+async function receiver(...args: Parameters<typeof startOtlpReceiver>) {
+  const r = await startOtlpReceiver(...args);
+  receivers.push(r);
+  return r;
+}
+
+function setup(
+  sinkOptions: Parameters<typeof createOtelSink>[0],
+  telemetryOptions: Parameters<typeof createTelemetry>[0] = {},
+) {
+  const otel = createOtelSink(sinkOptions);
+  const memory = createMemorySink();
+  const warnings: string[] = [];
+  const telemetry = createTelemetry({
+    sinks: [otel, memory],
+    warn: (m) => warnings.push(m),
+    ...telemetryOptions,
+  });
+  cleanups.push(() => telemetry.shutdown());
+  return { otel, memory, telemetry, warnings };
+}
+
+function sum(record: Readonly<Record<string, number>>): number {
+  return Object.values(record).reduce((a, b) => a + b, 0);
+}
+
+/** accepted = delivered + dropped + pending, for one sink. */
+function expectBalanced(stats: TelemetryStats, sink: string) {
+  const s = stats.sinks[sink]!;
+  expect(s.delivered + sum(s.dropped) + s.pending).toBe(stats.accepted);
+}
+
+describe('through createTelemetry and the tracing helpers', () => {
+  it('exports what core recorded: the same ids, parents, times, attributes, status, events and metrics', async () => {
+    const r = await receiver();
+    const { telemetry, memory, otel } = setup({ endpoint: r.tracesUrl, serviceName: 'llama-stack' });
+    const log = telemetry.createLogger('inference');
+
+    telemetry.withTrace(
+      'chat_completion',
+      (root) => {
+        root.setAttribute('model_id', 'llama-3.2-3b');
+        telemetry.withSpan(
+          'tokenize',
+          (span) => {
+            log.warn('prompt truncated', { max_tokens: 4096 });
+            span.metric('prompt_tokens', 812, 'tokens', { model_id: 'llama-3.2-3b' });
+          },
+          { kind: 'client' },
+        );
+        try {
+          telemetry.withSpan('safety', () => {
+            throw new TypeError('shield unavailable');
+          });
+        } catch {
+          // the span records the error; the caller decides what to do
+        }
+      },
+      { attributes: { 'session.id': 's-1' } },
+    );
+    expect(await telemetry.flush()).toBe(true);
+
+    // Core's view: the raw events and the completed spans.
+    const starts = memory.events.filter(
+      (e): e is StructuredLogEvent => e.type === 'structured_log' && e.payload.type === 'span_start',
+    );
+    expect(starts).toHaveLength(3);
+    expect(memory.spans).toHaveLength(3);
+    expect(r.traces).toHaveLength(3);
+    const exported = new Map(r.traces.map((s) => [s.spanId, s]));
+
+    for (const start of starts) {
+      const span = exported.get(start.span_id)!;
+      expect(span, `span ${start.span_id} exported`).toBeDefined();
+      expect(span.traceId).toBe(start.trace_id);
+      expect(span.startTimeUnixNano).toBe(BigInt(start.timestamp) * 1000n);
+      const payload = start.payload as { parent_span_id: string | null };
+      expect(span.parentSpanId).toBe(payload.parent_span_id);
+    }
+    for (const completed of memory.spans) {
+      const span = exported.get(completed.span_id)!;
+      expect(span.name).toBe(completed.name);
+      expect(span.endTimeUnixNano).toBe(BigInt(completed.end_time) * 1000n);
+      expect(span.kind).toBe(completed.kind);
+      const visible = Object.fromEntries(Object.entries(completed.attributes).filter(([k]) => !k.startsWith('__')));
+      expect(span.attributes).toEqual(visible);
+      expect(span.status.code).toBe(completed.status);
+      expect(span.resource['service.name']).toBe('llama-stack');
+    }
+
+    const byName = new Map(r.traces.map((s) => [s.name, s]));
+    const root = byName.get('chat_completion')!;
+    const tokenize = byName.get('tokenize')!;
+    const safety = byName.get('safety')!;
+    expect(root.parentSpanId).toBeNull();
+    expect(tokenize.parentSpanId).toBe(root.spanId);
+    expect(safety.parentSpanId).toBe(root.spanId);
+    expect(new Set(r.traces.map((s) => s.traceId)).size).toBe(1);
+    expect(root.attributes).toEqual({ 'session.id': 's-1', model_id: 'llama-3.2-3b' });
+    expect(root.status).toEqual({ code: 'ok', message: '' });
+    expect(tokenize.kind).toBe('client');
+    expect(safety.status).toEqual({ code: 'error', message: 'shield unavailable' });
+    expect(safety.attributes).toMatchObject({ 'error.type': 'TypeError', 'error.message': 'shield unavailable' });
+
+    const logEvent = memory.events.find((e) => e.type === 'unstructured_log')!;
+    const metricEvent = memory.events.find((e) => e.type === 'metric')!;
+    expect(tokenize.events).toEqual([
+      {
+        name: 'prompt truncated',
+        timeUnixNano: BigInt(logEvent.timestamp) * 1000n,
+        attributes: {
+          'logger.name': 'inference',
+          max_tokens: 4096,
+          message: 'prompt truncated',
+          severity: 'warn',
+        },
+      },
+      {
+        name: 'metric.prompt_tokens',
+        timeUnixNano: BigInt(metricEvent.timestamp) * 1000n,
+        attributes: { model_id: 'llama-3.2-3b', value: 812, unit: 'tokens' },
+      },
+    ]);
+
+    const tokens = r.latestMetric('prompt_tokens')!;
+    expect(tokens).toMatchObject({ kind: 'sum', monotonic: true, unit: 'tokens' });
+    expect(tokens.points).toEqual([
+      expect.objectContaining({ value: 812, valueType: 'int', attributes: { model_id: 'llama-3.2-3b' } }),
+    ]);
+    expect(tokens.resource['service.name']).toBe('llama-stack');
+
+    const stats = telemetry.stats();
+    expect(stats.sinks.otel).toMatchObject({ delivered: stats.accepted, dropped: {}, failed: 0, pending: 0 });
+    expect(otel.stats().exportedSpans).toBe(3);
+  });
+
+  it('continues a trace from a traceparent: the remote parent is kept and marked remote', async () => {
+    const r = await receiver();
+    const { telemetry } = setup({ endpoint: r.tracesUrl, metrics: false });
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const parentId = '00f067aa0ba902b7';
+    telemetry.withTrace('handle', () => {}, { traceparent: `00-${traceId}-${parentId}-01` });
+    await telemetry.flush();
+    expect(r.traces).toHaveLength(1);
+    expect(r.traces[0]).toMatchObject({ traceId, parentSpanId: parentId, name: 'handle' });
+    expect(r.traces[0]!.flags & 0x300).toBe(0x300);
+  });
+
+  it('shows refused spans in core’s stats under this sink', async () => {
+    const r = await receiver({ responder: ({ signal }) => (signal === 'traces' ? 400 : 200) });
+    const { telemetry, warnings } = setup({ endpoint: r.tracesUrl, metrics: false });
+    for (let i = 0; i < 10; i++) telemetry.withTrace(`t${i}`, (s) => s.log('x'));
+    expect(await telemetry.flush()).toBe(true);
+    const stats = telemetry.stats();
+    // 10 spans of 3 events (start, log, end).
+    expect(stats.sinks.otel).toMatchObject({ delivered: 0, dropped: { otlp_rejected: 30 }, pending: 0 });
+    expect(stats.sinks.memory!.delivered).toBe(30);
+    expectBalanced(stats, 'otel');
+    expect(warnings.join('\n')).toContain('sink "otel" failed');
+    expect(warnings.join('\n')).toContain('HTTP 400');
+  });
+
+  it('a burst of 200,000 spans within the default capacity: every span arrives or is counted as dropped', async () => {
+    const r = await receiver({ storeSpans: false });
+    const { telemetry, otel } = setup({ endpoint: r.tracesUrl, metrics: false });
+    const SPANS = 200_000;
+    telemetry.withTrace('burst', () => {
+      for (let i = 1; i < SPANS; i++) telemetry.withSpan('op', () => {});
+    });
+    expect(await telemetry.flush({ timeoutMs: 60_000 })).toBe(true);
+    await telemetry.shutdown();
+
+    const stats = telemetry.stats();
+    // Every event the helpers logged was either accepted or refused at the door...
+    expect(stats.accepted + sum(stats.dropped)).toBe(2 * SPANS);
+    expect(stats.dropped.queue_full).toBeGreaterThan(0);
+    // ...and every accepted one was delivered or dropped, by reason, for this sink.
+    expectBalanced(stats, 'otel');
+    expect(stats.sinks.otel!.pending).toBe(0);
+    // What arrived is exactly what core counts as delivered: two events per span.
+    expect(r.spanIds.size).toBe(r.spanCount());
+    expect(2 * r.spanCount()).toBe(stats.sinks.otel!.delivered);
+    expect(otel.stats().exportedSpans).toBe(r.spanCount());
+    expect(r.spanCount()).toBeGreaterThan(0);
+  });
+
+  it('a burst of 200,000 spans past the sink’s own buffer: overflow is counted under otlp_queue_full', async () => {
+    const r = await receiver({ storeSpans: false });
+    const { telemetry, otel } = setup(
+      { endpoint: r.tracesUrl, metrics: false, maxQueueSize: 50_000 },
+      { capacity: 400_000 },
+    );
+    const SPANS = 200_000;
+    for (let i = 0; i < SPANS; i++) telemetry.withTrace('op', () => {});
+    expect(await telemetry.flush({ timeoutMs: 60_000 })).toBe(true);
+    await telemetry.shutdown();
+
+    const stats = telemetry.stats();
+    expect(stats.accepted).toBe(2 * SPANS);
+    expect(stats.dropped).toEqual({});
+    const otelStats = stats.sinks.otel!;
+    expect(otelStats.pending).toBe(0);
+    expect(otelStats.dropped.otlp_queue_full).toBeGreaterThan(0);
+    expectBalanced(stats, 'otel');
+    // Spans: arrived + dropped by the sink = spans created.
+    expect(r.spanIds.size).toBe(r.spanCount());
+    expect(r.spanCount() + otel.stats().droppedSpans.otlp_queue_full!).toBe(SPANS);
+    expect(2 * r.spanCount()).toBe(otelStats.delivered);
+  });
+});
