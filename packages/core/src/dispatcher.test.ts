@@ -326,7 +326,7 @@ describe('sink contract', () => {
       attach(c) {
         ctx = c;
       },
-      writeEvents(events) {
+      writeEvents() {
         calls += 1;
         if (calls === 1) ctx.recordDropped(3, 'buffer_full'); // during the first write
       },
@@ -334,25 +334,45 @@ describe('sink contract', () => {
     const t = createTelemetry({ sinks: [sink], batchSize: 10 });
     for (let i = 0; i < 10; i++) t.logEvent({ event: log(i) });
     await t.flush();
-    expect(t.stats().sinks.lossy).toMatchObject({ delivered: 7, dropped: { buffer_full: 3 }, pending: 0 });
+    expect(t.stats().sinks.lossy).toMatchObject({
+      delivered: 7,
+      dropped: { buffer_full: 3 },
+      pending: 0,
+    });
     ctx.recordDropped(2, 'rejected'); // after delivery, e.g. an endpoint refused them
-    expect(t.stats().sinks.lossy).toMatchObject({ delivered: 5, dropped: { buffer_full: 3, rejected: 2 } });
+    expect(t.stats().sinks.lossy).toMatchObject({
+      delivered: 5,
+      dropped: { buffer_full: 3, rejected: 2 },
+    });
     expectBalanced(t.stats());
   });
 
   it('flush resolves false when a sink cannot flush, true otherwise', async () => {
     const warnings: string[] = [];
-    const holding: TelemetrySink = { name: 'holding', writeEvents() {}, forceFlush: async () => false };
-    const failing: TelemetrySink = { name: 'failing', writeEvents() {}, forceFlush: () => Promise.reject(new Error('socket closed')) };
+    const holding: TelemetrySink = {
+      name: 'holding',
+      writeEvents() {},
+      forceFlush: async () => false,
+    };
+    const failing: TelemetrySink = {
+      name: 'failing',
+      writeEvents() {},
+      forceFlush: () => Promise.reject(new Error('socket closed')),
+    };
     expect(await createTelemetry({ sinks: [holding] }).flush()).toBe(false);
-    expect(await createTelemetry({ sinks: [failing], warn: (m) => warnings.push(m) }).flush()).toBe(false);
+    expect(await createTelemetry({ sinks: [failing], warn: (m) => warnings.push(m) }).flush()).toBe(
+      false,
+    );
     expect(warnings[0]).toContain('sink "failing" failed: socket closed');
     expect(await createTelemetry({ sinks: [createMemorySink()] }).flush()).toBe(true);
   });
 
   it('two sinks with one name are a config error with a code', () => {
     expect(() => createTelemetry({ sinks: [createMemorySink(), createMemorySink()] })).toThrowError(
-      expect.objectContaining({ code: 'TELEMETRY_CONFIG', message: 'Two sinks are named "memory": give each sink a unique `name` option.' }),
+      expect.objectContaining({
+        code: 'TELEMETRY_CONFIG',
+        message: 'Two sinks are named "memory": give each sink a unique `name` option.',
+      }),
     );
   });
 });

@@ -74,6 +74,7 @@ export interface TelemetrySink {
   /** Called once before the first write. */
   attach?(context: SinkContext): void;
   /** Push out anything the sink buffers itself; resolve `false` if some of it is still held. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: sinks that return Promise<void> must fit.
   forceFlush?(): Promise<void | boolean>;
   /** Release resources; no writes follow. */
   shutdown?(): Promise<void>;
