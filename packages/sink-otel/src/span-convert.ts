@@ -10,7 +10,7 @@ import {
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
-import type { Attributes, CompletedSpan, SpanKind as ToolkitSpanKind } from '@telemetry/core';
+import { type Attributes, type CompletedSpan, type SpanKind as ToolkitSpanKind, eventCountOf } from '@telemetry/core';
 
 /** Epoch microseconds -> [seconds, nanoseconds], exactly (both parts stay below 2^53). */
 export function microsToHrTime(micros: number): HrTime {
@@ -30,15 +30,26 @@ const STATUS_OK: SpanStatus = Object.freeze({ code: SpanStatusCode.OK });
 const NO_EVENTS: TimedEvent[] = [];
 const NO_LINKS: ReadableSpan['links'] = [];
 
+/** Whether attributes hold a toolkit `__` marker or a null, which OpenTelemetry attributes cannot carry. */
+function needsFiltering(attributes: Readonly<Attributes>): boolean {
+  for (const key in attributes) {
+    if (key.charCodeAt(0) === 95 && key.charCodeAt(1) === 95) return true; // "__"
+    if (attributes[key] === null) return true;
+  }
+  return false;
+}
+
 /**
  * Attributes as OpenTelemetry takes them: the toolkit's `__` markers stay
- * home, and null (which OTel attributes cannot hold) is left out.
+ * home, and null (which OTel attributes cannot hold) is left out. Clean
+ * attributes are passed as they are (exporters only read them), saving a copy per span.
  */
 export function exportedAttributes(attributes: Readonly<Attributes> | null | undefined): OtelAttributes {
+  if (!attributes) return {};
+  if (!needsFiltering(attributes)) return attributes as OtelAttributes;
   const out: OtelAttributes = {};
-  if (!attributes) return out;
   for (const key in attributes) {
-    if (key.charCodeAt(0) === 95 && key.charCodeAt(1) === 95) continue; // "__"
+    if (key.charCodeAt(0) === 95 && key.charCodeAt(1) === 95) continue;
     const value = attributes[key];
     if (value === null || value === undefined) continue;
     out[key] = value;
@@ -51,7 +62,8 @@ function eventsOf(span: CompletedSpan): TimedEvent[] {
   const out: TimedEvent[] = new Array(span.events.length);
   for (let i = 0; i < span.events.length; i++) {
     const e = span.events[i]!;
-    const attributes = exportedAttributes(e.attributes);
+    // A copy: the event's own attributes get value/unit or message/severity added.
+    const attributes = { ...exportedAttributes(e.attributes) };
     if (e.type === 'metric') {
       attributes.value = e.value;
       attributes.unit = e.unit;
@@ -70,53 +82,80 @@ function eventsOf(span: CompletedSpan): TimedEvent[] {
  * the same trace and span ids, so an id copied from a log finds the trace in
  * Jaeger. Built lazily, at export time, from the read-only CompletedSpan.
  */
-class ExportedSpan implements ReadableSpan {
-  readonly name: string;
-  readonly kind: SpanKind;
-  readonly parentSpanContext: SpanContext | undefined;
-  readonly startTime: HrTime;
-  readonly endTime: HrTime;
-  readonly duration: HrTime;
-  readonly status: SpanStatus;
-  readonly attributes: OtelAttributes;
-  readonly links = NO_LINKS;
-  readonly events: TimedEvent[];
-  readonly ended = true;
-  readonly droppedAttributesCount = 0;
-  readonly droppedEventsCount = 0;
-  readonly droppedLinksCount = 0;
-  private readonly context: SpanContext;
+export class ExportedSpan implements ReadableSpan, SpanContext {
+  // `declare`: plain assignments in the constructor, one object shape, no
+  // define-semantics field initializers (this runs for every exported span).
+  declare readonly name: string;
+  declare readonly kind: SpanKind;
+  declare readonly parentSpanContext: SpanContext | undefined;
+  declare readonly startTime: HrTime;
+  declare readonly endTime: HrTime;
+  declare readonly status: SpanStatus;
+  declare readonly attributes: OtelAttributes;
+  declare readonly events: TimedEvent[];
+  declare readonly resource: Resource;
+  declare readonly instrumentationScope: InstrumentationScope;
+  // The span is its own SpanContext: one object less per exported span.
+  declare readonly traceId: string;
+  declare readonly spanId: string;
+  declare readonly traceFlags: number;
+  declare private readonly durationMicros: number;
+  /** Events this span stands for in core's counts, for drop accounting. */
+  declare readonly eventCount: number;
 
-  constructor(
-    span: CompletedSpan,
-    readonly resource: Resource,
-    readonly instrumentationScope: InstrumentationScope,
-  ) {
+  constructor(span: CompletedSpan, resource: Resource, instrumentationScope: InstrumentationScope) {
     this.name = span.name;
     this.kind = KINDS[span.kind] ?? SpanKind.INTERNAL;
-    this.context = { traceId: span.trace_id, spanId: span.span_id, traceFlags: TraceFlags.SAMPLED };
-    if (span.parent_span_id) {
-      this.parentSpanContext = {
-        traceId: span.trace_id,
-        spanId: span.parent_span_id,
-        traceFlags: TraceFlags.SAMPLED,
-        // A local root with a parent continues a trace from another process (a traceparent header).
-        isRemote: span.attributes.__root__ === true,
-      };
-    }
+    this.traceId = span.trace_id;
+    this.spanId = span.span_id;
+    this.traceFlags = TraceFlags.SAMPLED;
+    this.parentSpanContext = span.parent_span_id
+      ? {
+          traceId: span.trace_id,
+          spanId: span.parent_span_id,
+          traceFlags: TraceFlags.SAMPLED,
+          // A local root with a parent continues a trace from another process (a traceparent header).
+          isRemote: span.attributes.__root__ === true,
+        }
+      : undefined;
     this.startTime = microsToHrTime(span.start_time);
     this.endTime = microsToHrTime(Math.max(span.end_time, span.start_time));
-    this.duration = microsToHrTime(Math.max(0, span.end_time - span.start_time));
+    this.durationMicros = Math.max(0, span.end_time - span.start_time);
     this.status =
       span.status === 'error'
         ? { code: SpanStatusCode.ERROR, ...(span.status_message ? { message: span.status_message } : {}) }
         : STATUS_OK;
     this.attributes = exportedAttributes(span.attributes);
     this.events = eventsOf(span);
+    this.resource = resource;
+    this.instrumentationScope = instrumentationScope;
+    this.eventCount = eventCountOf(span);
   }
 
   spanContext(): SpanContext {
-    return this.context;
+    return this;
+  }
+
+
+
+  // What every exported span shares lives on the prototype.
+  get duration(): HrTime {
+    return microsToHrTime(this.durationMicros);
+  }
+  get ended(): boolean {
+    return true;
+  }
+  get links(): ReadableSpan['links'] {
+    return NO_LINKS;
+  }
+  get droppedAttributesCount(): number {
+    return 0;
+  }
+  get droppedEventsCount(): number {
+    return 0;
+  }
+  get droppedLinksCount(): number {
+    return 0;
   }
 }
 
@@ -125,8 +164,8 @@ export function toReadableSpans(
   spans: readonly CompletedSpan[],
   resource: Resource,
   scope: InstrumentationScope,
-): ReadableSpan[] {
-  const out: ReadableSpan[] = new Array(spans.length);
+): ExportedSpan[] {
+  const out: ExportedSpan[] = new Array(spans.length);
   for (let i = 0; i < spans.length; i++) out[i] = new ExportedSpan(spans[i]!, resource, scope);
   return out;
 }

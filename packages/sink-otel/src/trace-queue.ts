@@ -1,8 +1,9 @@
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { type CompletedSpan, eventCountOf } from '@telemetry/core';
 import { OTLP_ERROR_CODES, OtlpExportError } from './errors.ts';
 import { backoffDelay, classifyExportResult, describeFailure, exportOnce } from './export-result.ts';
 import type { SinkReporter } from './reporter.ts';
+import type { ExportedSpan } from './span-convert.ts';
 
 export interface TraceQueueOptions {
   readonly url: string;
@@ -15,11 +16,10 @@ export interface TraceQueueOptions {
 }
 
 interface Batch {
-  readonly spans: readonly CompletedSpan[];
+  /** Converted once when taken from the buffer, kept for retries. */
+  readonly spans: readonly ExportedSpan[];
   /** Position of the batch's first span in the order spans were accepted. */
   readonly startSeq: number;
-  /** Converted once, kept for retries. */
-  readable: ReadableSpan[] | undefined;
 }
 
 interface FlushWaiter {
@@ -30,6 +30,12 @@ interface FlushWaiter {
 function eventsIn(spans: readonly CompletedSpan[]): number {
   let n = 0;
   for (const s of spans) n += eventCountOf(s);
+  return n;
+}
+
+function exportedEventsIn(spans: readonly ExportedSpan[]): number {
+  let n = 0;
+  for (const s of spans) n += s.eventCount;
   return n;
 }
 
@@ -67,7 +73,7 @@ export class TraceExportQueue {
 
   constructor(
     private readonly exporter: SpanExporter,
-    private readonly convert: (spans: readonly CompletedSpan[]) => ReadableSpan[],
+    private readonly convert: (spans: readonly CompletedSpan[]) => ExportedSpan[],
     private readonly reporter: SinkReporter,
     private readonly options: TraceQueueOptions,
   ) {}
@@ -128,20 +134,23 @@ export class TraceExportQueue {
   abandon(reason: string): { spans: number; events: number } {
     this.abandoned = true;
     this.clearTimers();
-    const left: CompletedSpan[] = this.buf.slice(this.head);
-    for (const b of this.retry) left.push(...b.spans);
-    for (const b of this.inFlight) left.push(...b.spans);
+    const buffered = this.buf.slice(this.head);
+    let spans = buffered.length;
+    let events = eventsIn(buffered);
+    for (const b of [...this.retry, ...this.inFlight]) {
+      spans += b.spans.length;
+      events += exportedEventsIn(b.spans);
+    }
     this.buf = [];
     this.head = 0;
     this.retry.length = 0;
     this.inFlight.clear();
     this.held = 0;
-    const events = eventsIn(left);
-    this.reporter.drop(events, left.length, reason);
+    this.reporter.drop(events, spans, reason);
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w.resolve();
-    return { spans: left.length, events };
+    return { spans, events };
   }
 
   private clearTimers(): void {
@@ -206,9 +215,9 @@ export class TraceExportQueue {
       return undefined;
     }
     const n = Math.min(available, max);
-    const spans = this.buf.slice(this.head, this.head + n);
+    const taken = this.buf.slice(this.head, this.head + n);
     this.head += n;
-    const batch: Batch = { spans, startSeq: this.takenSeq, readable: undefined };
+    const startSeq = this.takenSeq;
     this.takenSeq += n;
     if (this.head === this.buf.length) {
       this.buf = [];
@@ -222,23 +231,29 @@ export class TraceExportQueue {
       this.buf = this.buf.slice(this.head);
       this.head = 0;
     }
-    return batch;
+    let spans: ExportedSpan[];
+    try {
+      spans = this.convert(taken);
+    } catch (error) {
+      // Not expected (the spans were valid when core built them); if it happens, this batch cannot go.
+      this.held -= n;
+      this.reporter.drop(eventsIn(taken), n, 'otlp_rejected');
+      this.reporter.report(
+        new OtlpExportError(
+          OTLP_ERROR_CODES.rejected,
+          `could not convert ${n} spans for OTLP (${error instanceof Error ? error.message : String(error)}); they are dropped`,
+          { signal: 'traces', url: this.options.url, lostSpans: n },
+        ),
+      );
+      return this.takeBatch();
+    }
+    return { spans, startSeq };
   }
 
   private send(batch: Batch): void {
     this.inFlight.add(batch);
-    let readable = batch.readable;
-    if (!readable) {
-      try {
-        readable = batch.readable = this.convert(batch.spans);
-      } catch (error) {
-        this.inFlight.delete(batch);
-        this.reject(batch, `could not convert the spans: ${error instanceof Error ? error.message : String(error)}`, undefined);
-        return;
-      }
-    }
     this.exportRequests += 1;
-    void exportOnce(this.exporter, readable).then((result) => this.onResult(batch, result));
+    void exportOnce(this.exporter, batch.spans as ExportedSpan[]).then((result) => this.onResult(batch, result));
   }
 
   private onResult(batch: Batch, result: Parameters<typeof classifyExportResult>[0]): void {
@@ -261,8 +276,8 @@ export class TraceExportQueue {
           // Too large for this collector: send it in halves.
           const half = Math.ceil(batch.spans.length / 2);
           this.retry.unshift(
-            { spans: batch.spans.slice(0, half), startSeq: batch.startSeq, readable: undefined },
-            { spans: batch.spans.slice(half), startSeq: batch.startSeq + half, readable: undefined },
+            { spans: batch.spans.slice(0, half), startSeq: batch.startSeq },
+            { spans: batch.spans.slice(half), startSeq: batch.startSeq + half },
           );
         } else {
           this.reject(batch, why, outcome.status);
@@ -296,7 +311,7 @@ export class TraceExportQueue {
   private reject(batch: Batch, why: string, status: number | undefined): void {
     const n = batch.spans.length;
     this.held -= n;
-    this.reporter.drop(eventsIn(batch.spans), n, 'otlp_rejected');
+    this.reporter.drop(exportedEventsIn(batch.spans), n, 'otlp_rejected');
     this.reporter.report(
       new OtlpExportError(
         OTLP_ERROR_CODES.rejected,
