@@ -32,6 +32,7 @@ import {
 } from '@telemetry/core';
 import Sqlite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import { Checkpointer } from './checkpointer.ts';
 import { compileMatchers, queryMetrics } from './metrics.ts';
 import { createMigrator } from './migrations.ts';
 import { type ResolvedOptions, type SqliteSinkOptions, resolveOptions } from './options.ts';
@@ -73,6 +74,14 @@ export class SqliteSinkClosedError extends TelemetryError {
 }
 
 const BUSY_RETRIES = 8;
+/** How often the worker thread checkpoints the WAL. */
+const CHECKPOINT_INTERVAL_MS = 200;
+/**
+ * SQLite's own checkpoint threshold while the worker does the work: a safety
+ * net that bounds the WAL (about 40 MB) should the worker fall behind.
+ */
+const FALLBACK_AUTOCHECKPOINT_PAGES = 10_000;
+const SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES = 1_000;
 
 function isBusy(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
@@ -129,6 +138,7 @@ class SqliteSinkImpl implements SqliteSink {
   #queries: QueryContext | undefined;
   #context: SinkContext | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #checkpointer: Checkpointer | undefined;
   #inFlight = new Set<Promise<unknown>>();
   #closed = false;
   #shutdown: Promise<void> | undefined;
@@ -160,6 +170,7 @@ class SqliteSinkImpl implements SqliteSink {
     });
     this.#retention = new Retention(this.#raw, this.#db);
     this.#queries = createQueryContext(this.#raw, this.#db);
+    if (this.path !== ':memory:' && !this.#closed) this.#startCheckpointer();
     await this.#withBusyRetry(async () => this.#retention!.purgeExpired(Date.now() * 1000));
     if (this.#options.maxSpans !== undefined) {
       this.#spanCount = this.#retention.enforceCap(this.#options.maxSpans).remaining;
@@ -169,6 +180,24 @@ class SqliteSinkImpl implements SqliteSink {
         this.purgeExpired().catch((error) => this.#report(error));
       }, this.#options.retentionIntervalMs);
       this.#timer.unref();
+    }
+  }
+
+  #startCheckpointer(): void {
+    const restoreAutocheckpoint = (error: Error | undefined) => {
+      if (this.#raw.open) this.#raw.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES}`);
+      if (error) this.#report(error);
+    };
+    try {
+      this.#checkpointer = new Checkpointer(this.path, {
+        intervalMs: CHECKPOINT_INTERVAL_MS,
+        busyTimeoutMs: this.#options.busyTimeoutMs,
+        onError: (error) => this.#report(error),
+        onExit: restoreAutocheckpoint,
+      });
+      this.#raw.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
+    } catch (error) {
+      restoreAutocheckpoint(error as Error);
     }
   }
 
@@ -269,6 +298,7 @@ class SqliteSinkImpl implements SqliteSink {
       if (this.#timer) clearInterval(this.#timer);
       await this.#ready.catch(() => {});
       await this.forceFlush();
+      await this.#checkpointer?.stop();
       await this.#db.destroy();
     })();
     return this.#shutdown;

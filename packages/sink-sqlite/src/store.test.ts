@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { TelemetryConfigError, TelemetryValidationError, type SinkContext } from '@telemetry/core';
 import {
@@ -298,6 +298,21 @@ describe('lifecycle', () => {
     await write;
     await expect(sink.queryTraces()).rejects.toBeInstanceOf(SqliteSinkClosedError);
     await expect(sink.writeSpans([])).rejects.toThrow("The 'sqlite' sink is shut down");
+  });
+
+  it('checkpoints the WAL from a worker thread while the sink stays open', async () => {
+    const path = join(temp(), 'wal.db');
+    const sink = openSink({ path });
+    await sink.whenReady();
+    const empty = statSync(path).size;
+    const spans = Array.from({ length: 20_000 }, (_, i) =>
+      span({ trace_id: tid(Math.floor(i / 10) + 1), span_id: sid(i + 1), attributes: { i, text: 'x'.repeat(40) } }),
+    );
+    await sink.writeSpans(spans);
+    // SQLite's own threshold on the sink's connection is 40 MB of WAL; these writes
+    // are far below it, so only the worker can have moved them into the file.
+    await vi.waitFor(() => expect(statSync(path).size).toBeGreaterThan(empty + 2_000_000), { timeout: 10_000, interval: 50 });
+    expect((await sink.queryTraces({ limit: 5000 })).length).toBe(2000);
   });
 
   it('forceFlush waits for writes in flight', async () => {

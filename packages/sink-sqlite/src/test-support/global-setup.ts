@@ -14,7 +14,10 @@ export const BUNDLE_DIR = join(PACKAGE_DIR, 'node_modules', '.cache', 'sink-sqli
 export default async function setup(): Promise<void> {
   await build({
     config: false,
-    entry: { 'sink-sqlite': join(PACKAGE_DIR, 'src', 'index.ts') },
+    entry: {
+      'sink-sqlite': join(PACKAGE_DIR, 'src', 'index.ts'),
+      'checkpoint-worker': join(PACKAGE_DIR, 'src', 'checkpoint-worker.js'),
+    },
     outDir: BUNDLE_DIR,
     format: ['esm'],
     platform: 'node',

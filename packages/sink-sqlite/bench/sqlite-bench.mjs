@@ -1,0 +1,314 @@
+// Benchmark of @telemetry/sink-sqlite against its raw limits, in one run.
+//
+//   node bench/sqlite-bench.mjs            (after building: pnpm exec turbo run build --filter=@telemetry/sink-sqlite...)
+//
+// 1. Sustained ingest of spans with 5 attributes and one log each, through the
+//    sink, next to raw better-sqlite3 prepared-statement batches writing the same
+//    rows into the same schema (same indexes); the ratio is sink / raw.
+//    Also: how long the event loop is blocked while the sink ingests.
+// 2. A generated store of 1M spans in 50k traces (one metric point per span):
+//    medians of getSpanTree, queryTraces filtered on an arbitrary attribute key
+//    (and the reference's json_extract full scan of the same filter), and
+//    queryMetrics with 1h buckets over the 1M points.
+//
+// Sizes can be lowered for a quick look: BENCH_INGEST_SPANS, BENCH_SPANS, BENCH_TRACES.
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import Sqlite from 'better-sqlite3';
+import { createSqliteSink } from '../dist/index.js';
+
+const INGEST_SPANS = Number(process.env.BENCH_INGEST_SPANS ?? 100_000);
+const BIG_SPANS = Number(process.env.BENCH_SPANS ?? 1_000_000);
+const BIG_TRACES = Number(process.env.BENCH_TRACES ?? 50_000);
+const ROUNDS = 3;
+const BATCH = 1000;
+
+const dir = mkdtempSync(join(tmpdir(), 'sink-sqlite-bench-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+
+const hex = (n, width) => n.toString(16).padStart(width, '0');
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const T0 = Date.UTC(2026, 0, 1) * 1000;
+const FOREVER = 100 * 365 * 86_400;
+const MODELS = ['llama', 'gpt', 'claude', 'mistral'];
+
+// ---------------------------------------------------------------------------
+// 1. Ingest
+
+/** Spans of 10-span traces: 5 attributes and one log each. */
+function ingestSpans(count, offset) {
+  const spans = [];
+  for (let i = 0; i < count; i++) {
+    const n = offset + i;
+    const t = Math.floor(n / 10);
+    const root = n % 10 === 0;
+    const ids = { trace_id: hex(t + 1, 32), span_id: hex(n + 1, 16) };
+    spans.push({
+      ...ids,
+      parent_span_id: root ? null : hex(t * 10 + 1, 16),
+      name: root ? 'request' : 'step',
+      kind: 'internal',
+      start_time: T0 + n * 100,
+      end_time: T0 + n * 100 + 50,
+      status: 'ok',
+      attributes: {
+        'http.method': n % 3 ? 'GET' : 'POST',
+        'customer.id': `c-${t % 5000}`,
+        model: MODELS[n % 4],
+        tokens: n % 1000,
+        cached: n % 2 === 0,
+      },
+      events: [
+        { type: 'unstructured_log', ...ids, timestamp: T0 + n * 100 + 10, message: `step ${n} done`, severity: 'info', attributes: {} },
+      ],
+      ttl_seconds: FOREVER,
+    });
+  }
+  return spans;
+}
+
+async function createSchema(path) {
+  const sink = createSqliteSink({ path, retentionIntervalMs: 0 });
+  await sink.whenReady();
+  await sink.shutdown();
+}
+
+/** The same rows as the sink writes, by hand: prepared statements, one transaction per batch. */
+async function rawIngest(path, batches) {
+  await createSchema(path);
+  const db = new Sqlite(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  const insSpan = db.prepare(
+    'insert into spans (span_id, trace_id, parent_span_id, name, start_time, end_time, attributes, status, kind, status_message, expires_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (span_id) do nothing',
+  );
+  const insAttr = db.prepare('insert into span_attributes (span_rowid, key, value_type, value) values (?, ?, ?, ?)');
+  const insEvent = db.prepare(
+    'insert into span_events (span_id, span_rowid, name, timestamp, attributes, series_id, value) values (?, ?, ?, ?, ?, ?, ?)',
+  );
+  const upsertTrace = db.prepare(
+    'insert into traces (trace_id, service_name, root_span_id, start_time, end_time) values (?, ?, ?, ?, ?) on conflict (trace_id) do update set start_time = min(traces.start_time, excluded.start_time), end_time = max(traces.end_time, excluded.end_time), root_span_id = coalesce(traces.root_span_id, excluded.root_span_id)',
+  );
+  const typeOf = (v) => (typeof v === 'string' ? 1 : typeof v === 'number' ? 2 : 3);
+  const write = db.transaction((spans) => {
+    const traces = new Map();
+    for (const s of spans) {
+      const info = insSpan.run(
+        s.span_id, s.trace_id, s.parent_span_id, s.name, s.start_time, s.end_time,
+        JSON.stringify(s.attributes), s.status, s.kind, null, s.end_time + s.ttl_seconds * 1e6,
+      );
+      const rowid = info.lastInsertRowid;
+      for (const key in s.attributes) {
+        const v = s.attributes[key];
+        insAttr.run(rowid, key, typeOf(v), typeof v === 'boolean' ? (v ? 1 : 0) : v);
+      }
+      for (const e of s.events) {
+        insEvent.run(s.span_id, rowid, e.type, e.timestamp, JSON.stringify({ ...e.attributes, message: e.message, severity: e.severity }), null, null);
+      }
+      const t = traces.get(s.trace_id);
+      if (!t) traces.set(s.trace_id, [s.start_time, s.end_time, s.parent_span_id ? null : s.span_id]);
+      else {
+        t[0] = Math.min(t[0], s.start_time);
+        t[1] = Math.max(t[1], s.end_time);
+        if (!s.parent_span_id) t[2] = s.span_id;
+      }
+    }
+    for (const [id, t] of traces) upsertTrace.run(id, 'bench', t[2], t[0], t[1]);
+  });
+  const start = performance.now();
+  for (const b of batches) write.immediate(b);
+  const ms = performance.now() - start;
+  db.close();
+  return ms;
+}
+
+async function sinkIngest(path, batches) {
+  const sink = createSqliteSink({ path, retentionIntervalMs: 0, serviceName: 'bench' });
+  await sink.whenReady();
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  const start = performance.now();
+  for (const b of batches) await sink.writeSpans(b);
+  const ms = performance.now() - start;
+  loop.disable();
+  await sink.shutdown();
+  return { ms, loopMaxMs: loop.max / 1e6, loopP99Ms: loop.percentile(99) / 1e6 };
+}
+
+/** Time of one transaction of `size` spans, the longest stretch the sink blocks the event loop. */
+async function transactionCost(size) {
+  const path = join(dir, `tx-${size}.db`);
+  const sink = createSqliteSink({ path, retentionIntervalMs: 0, transactionSize: size });
+  await sink.whenReady();
+  const times = [];
+  for (let i = 0; i < 40; i++) {
+    const spans = ingestSpans(size, 10_000_000 + i * size);
+    const t = performance.now();
+    await sink.writeSpans(spans);
+    times.push(performance.now() - t);
+  }
+  await sink.shutdown();
+  return median(times.slice(5));
+}
+
+console.log(`# @telemetry/sink-sqlite benchmark (node ${process.version}, ${INGEST_SPANS.toLocaleString()} ingest spans, ${BIG_SPANS.toLocaleString()}-span store)\n`);
+console.log('## Ingest: spans with 5 attributes and 1 log each, batches of 1,000');
+const batches = [];
+for (let i = 0; i < INGEST_SPANS; i += BATCH) batches.push(ingestSpans(Math.min(BATCH, INGEST_SPANS - i), i));
+const rawRates = [];
+const sinkRates = [];
+let loopMax = 0;
+let loopP99 = 0;
+for (let round = 0; round < ROUNDS; round++) {
+  const rawMs = await rawIngest(join(dir, `raw-${round}.db`), batches);
+  const s = await sinkIngest(join(dir, `sink-${round}.db`), batches);
+  rawRates.push(INGEST_SPANS / (rawMs / 1000));
+  sinkRates.push(INGEST_SPANS / (s.ms / 1000));
+  loopMax = Math.max(loopMax, s.loopMaxMs);
+  loopP99 = Math.max(loopP99, s.loopP99Ms);
+  rmSync(join(dir, `raw-${round}.db`), { force: true });
+  rmSync(join(dir, `sink-${round}.db`), { force: true });
+}
+const rawRate = median(rawRates);
+const sinkRate = median(sinkRates);
+console.log(`raw better-sqlite3 (prepared, 1,000 rows/transaction): ${fmt(rawRate)} spans/s (median of ${ROUNDS})`);
+console.log(`sink.writeSpans (${200} spans/transaction):             ${fmt(sinkRate)} spans/s (median of ${ROUNDS})`);
+console.log(`ratio sink / raw: ${fmt(sinkRate / rawRate, 2)} (target >= 0.80)`);
+console.log(`event loop while the sink ingests: max delay ${fmt(loopMax, 1)} ms, p99 ${fmt(loopP99, 1)} ms`);
+for (const size of [50, 200, 1000]) {
+  console.log(`one transaction of ${size} spans: ${fmt(await transactionCost(size), 2)} ms (median)`);
+}
+
+// ---------------------------------------------------------------------------
+// 2. A 1M-span store
+
+console.log(`\n## Store of ${BIG_SPANS.toLocaleString()} spans in ${BIG_TRACES.toLocaleString()} traces, one metric point per span`);
+const perTrace = Math.max(1, Math.floor(BIG_SPANS / BIG_TRACES));
+const span30d = 30 * 86_400 * 1_000_000;
+const traceGap = Math.floor(span30d / BIG_TRACES);
+const CUSTOMERS = Math.max(1, Math.floor(BIG_TRACES / 5));
+
+function bigSpans(fromTrace, toTrace) {
+  const spans = [];
+  for (let t = fromTrace; t < toTrace; t++) {
+    const trace_id = hex(t + 1, 32);
+    const base = T0 + t * traceGap;
+    for (let k = 0; k < perTrace; k++) {
+      const n = t * perTrace + k;
+      const span_id = hex(n + 1, 16);
+      // A tree: root, 4 children, the rest grandchildren spread over them.
+      const parent = k === 0 ? null : k <= 4 ? hex(t * perTrace + 1, 16) : hex(t * perTrace + 1 + ((k - 5) % 4) + 1, 16);
+      const model = MODELS[n % 4];
+      const attributes =
+        k === 0
+          ? { __root__: true, 'customer.id': `c-${t % CUSTOMERS}`, 'http.method': t % 3 ? 'GET' : 'POST', route: `/r/${t % 50}`, user: `u-${t % 977}` }
+          : { model, tokens: n % 1000, 'http.method': n % 3 ? 'GET' : 'POST', cached: n % 2 === 0, step: k };
+      spans.push({
+        trace_id,
+        span_id,
+        parent_span_id: parent,
+        name: k === 0 ? 'request' : 'step',
+        kind: 'internal',
+        start_time: base + k * 1000,
+        end_time: base + k * 1000 + 500,
+        status: 'ok',
+        attributes,
+        events: [
+          { type: 'metric', trace_id, span_id, timestamp: base + k * 1000 + 100, metric: 'tokens', value: n % 100, unit: 'tokens', attributes: { model } },
+        ],
+        ttl_seconds: FOREVER,
+      });
+    }
+  }
+  return spans;
+}
+
+const bigPath = join(dir, 'big.db');
+{
+  const sink = createSqliteSink({ path: bigPath, retentionIntervalMs: 0, transactionSize: 5000 });
+  const t = performance.now();
+  const step = Math.max(1, Math.floor(5000 / perTrace));
+  for (let from = 0; from < BIG_TRACES; from += step) await sink.writeSpans(bigSpans(from, Math.min(BIG_TRACES, from + step)));
+  await sink.shutdown();
+  const secs = (performance.now() - t) / 1000;
+  console.log(`built in ${fmt(secs, 1)} s (${fmt((perTrace * BIG_TRACES) / secs)} spans/s), file ${fmt(statSync(bigPath).size / 1e6)} MB`);
+}
+
+const sink = createSqliteSink({ path: bigPath, retentionIntervalMs: 0 });
+await sink.whenReady();
+
+async function timeMany(label, n, fn, target) {
+  for (let i = 0; i < Math.min(20, n); i++) await fn(i); // warm up
+  const times = [];
+  let last;
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    last = await fn(i + 20);
+    times.push(performance.now() - t);
+  }
+  console.log(`${label}: median ${fmt(median(times), 3)} ms over ${n} calls${target ? ` (target ${target})` : ''}`);
+  return last;
+}
+
+const rand = (i, m) => (Math.imul(i + 1, 2654435761) >>> 0) % m;
+const tree = await timeMany(
+  `getSpanTree(root of a random trace; ${perTrace} spans, depth 3)`,
+  2000,
+  (i) => sink.getSpanTree(hex(rand(i, BIG_TRACES) * perTrace + 1, 16)),
+  '< 0.5 ms',
+);
+if (Object.keys(tree).length !== perTrace) throw new Error(`span tree has ${Object.keys(tree).length} spans, expected ${perTrace}`);
+const traces = await timeMany(
+  "queryTraces({ attribute_filters: [{ key: 'customer.id', op: 'eq', value: <random> }] })",
+  300,
+  (i) => sink.queryTraces({ attribute_filters: [{ key: 'customer.id', op: 'eq', value: `c-${rand(i, CUSTOMERS)}` }] }),
+  '< 10 ms',
+);
+console.log(`  (each answer: ${traces.length} traces)`);
+await timeMany(
+  "queryTraces({ attribute_filters: [{ key: 'user', op: 'eq', value: <random> }], order_by: ['-start_time'] })",
+  300,
+  (i) => sink.queryTraces({ attribute_filters: [{ key: 'user', op: 'eq', value: `u-${rand(i, 977)}` }], order_by: ['-start_time'] }),
+);
+const broad = await timeMany(
+  "queryTraces({ attribute_filters: [{ key: 'model', op: 'eq', value: 'llama' }] }) (a quarter of all spans match; first 100)",
+  20,
+  () => sink.queryTraces({ attribute_filters: [{ key: 'model', op: 'eq', value: 'llama' }] }),
+);
+if (broad.length !== 100) throw new Error('expected a full page');
+{
+  // The reference's query shape: json_extract over every span, no index.
+  const db = new Sqlite(bigPath, { readonly: true });
+  const stmt = db.prepare(
+    `select distinct t.trace_id from traces t join spans s on t.trace_id = s.trace_id where json_extract(s.attributes, '$."customer.id"') = ? limit 100`,
+  );
+  const times = [];
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    stmt.all(`c-${rand(i, CUSTOMERS)}`);
+    times.push(performance.now() - t);
+  }
+  db.close();
+  console.log(`reference-style json_extract full scan of the same filter: median ${fmt(median(times), 1)} ms over 5 calls`);
+}
+const start = Math.floor(T0 / 1e6);
+const series = await timeMany(
+  "queryMetrics('tokens', { query_type: 'range', granularity: '1h' }) over 30 days",
+  10,
+  () => sink.queryMetrics('tokens', { query_type: 'range', start_time: start, end_time: start + 31 * 86_400, granularity: '1h' }),
+  '< 200 ms',
+);
+const points = series.reduce((n, s) => n + s.values.length, 0);
+console.log(`  (${series.length} series, ${points} hourly points, summing ${fmt(BIG_SPANS)} raw points)`);
+await timeMany(
+  "queryMetrics('tokens', { query_type: 'instant' }) over 30 days",
+  10,
+  () => sink.queryMetrics('tokens', { query_type: 'instant', start_time: start, end_time: start + 31 * 86_400 }),
+);
+await sink.shutdown();
