@@ -5,6 +5,7 @@ import {
   generateSpanId,
   generateTraceId,
   nowMicros,
+  type SinkContext,
   type TelemetryEvent,
   type TelemetrySink,
   type TelemetryStats,
