@@ -1,0 +1,231 @@
+import { z } from 'zod';
+import { defaultSqliteDbPath, META_REFERENCE_DEFAULTS } from './defaults.ts';
+import { describeValue, didYouMean } from './describe.ts';
+import { type Env, expandHome, isPlainObject } from './env-substitution.ts';
+
+/** Sink names the config accepts without any registration, and what each one turns on. */
+export const BUILTIN_SINKS = Object.freeze({
+  console: ['console'],
+  sqlite: ['sqlite'],
+  /** The seed's name: OTLP traces and metrics. */
+  otel: ['otel_trace', 'otel_metric'],
+  otel_trace: ['otel_trace'],
+  otel_metric: ['otel_metric'],
+} as const satisfies Record<string, readonly string[]>);
+
+export type BuiltinSinkName = keyof typeof BUILTIN_SINKS;
+
+/**
+ * The `config` block of an `inline::meta-reference` provider after validation:
+ * defaults applied, `sinks` a list of canonical names (`otel` becomes
+ * `otel_trace` and `otel_metric`; duplicates removed), `~` expanded.
+ */
+export interface MetaReferenceConfig {
+  /** `console`, `sqlite`, `otel_trace`, `otel_metric`, or a registered sink type. */
+  readonly sinks: readonly string[];
+  /** The SQLite trace store (used when `sinks` has `sqlite`). */
+  readonly sqlite_db_path: string;
+  /** `service.name` of what this process exports. */
+  readonly service_name?: string;
+  /** Base OTLP/HTTP URL; `/v1/traces` and `/v1/metrics` are appended. */
+  readonly otel_exporter_otlp_endpoint?: string;
+  /** Full OTLP/HTTP traces URL (the seed's key). */
+  readonly otel_endpoint?: string;
+  /** Full traces URL (Llama Stack 0.1.x). */
+  readonly otel_trace_endpoint?: string;
+  /** Full metrics URL (Llama Stack 0.1.x). */
+  readonly otel_metric_endpoint?: string;
+}
+
+/** The keys a meta-reference `config` block may have, in the order messages list them. */
+export const META_REFERENCE_CONFIG_KEYS = Object.freeze([
+  'sinks',
+  'sqlite_db_path',
+  'service_name',
+  'otel_exporter_otlp_endpoint',
+  'otel_endpoint',
+  'otel_trace_endpoint',
+  'otel_metric_endpoint',
+] as const);
+
+export interface MetaReferenceSchemaOptions {
+  /**
+   * Sink names accepted besides the built-in ones, read at each parse (so a
+   * sink type registered later is accepted).
+   * @default () => []
+   */
+  readonly customSinks?: () => readonly string[];
+  /**
+   * Environment for the default database path (`LLAMA_STACK_CONFIG_DIR`, `HOME`) and `~`.
+   * @default process.env
+   */
+  readonly env?: Env;
+}
+
+const URL_EXAMPLES: Record<string, string> = {
+  otel_exporter_otlp_endpoint: 'http://localhost:4318',
+  otel_endpoint: 'http://localhost:4318/v1/traces',
+  otel_trace_endpoint: 'http://localhost:4318/v1/traces',
+  otel_metric_endpoint: 'http://localhost:4318/v1/metrics',
+};
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/** Null (a YAML key with no value) means "not set", as Llama Stack's `str | None` fields. */
+const notSet = (value: unknown) => (value === null ? undefined : value);
+
+function endpointSchema(key: string) {
+  const expected = `expected an http:// or https:// URL such as ${URL_EXAMPLES[key]}`;
+  return z.preprocess(
+    notSet,
+    z
+      .string({ error: (issue) => `${expected}, got ${describeValue(issue.input)}` })
+      .refine(isHttpUrl, { error: (issue) => `${expected}, got ${describeValue(issue.input)}` })
+      .optional(),
+  );
+}
+
+/** A comma-separated string is a list (`"console,sqlite"`); empty entries are ignored. */
+function splitSinks(value: unknown): unknown {
+  if (value === null || value === undefined) return undefined;
+  const items =
+    typeof value === 'string' ? value.split(',').map((s) => s.trim()) : Array.isArray(value) ? value : undefined;
+  if (!items) return value;
+  return items.filter((item) => item !== '' && item !== undefined && item !== null);
+}
+
+function canonicalSinks(names: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const name of names) {
+    const expanded = (BUILTIN_SINKS as Record<string, readonly string[]>)[name] ?? [name];
+    for (const canonical of expanded) out.add(canonical);
+  }
+  return [...out];
+}
+
+/**
+ * The zod schema of an `inline::meta-reference` `config` block: the seed's keys
+ * (`sinks`, `otel_endpoint`, `sqlite_db_path`) and Llama Stack's later ones.
+ * Unknown keys are reported with the allowed ones. It does not substitute
+ * `${env.…}` references: `parseTelemetryConfig` does that first.
+ */
+export function createMetaReferenceConfigSchema(options: MetaReferenceSchemaOptions = {}) {
+  const customSinks = options.customSinks ?? (() => []);
+  const envOf = () => options.env ?? process.env;
+  const allowedSinks = () => [...Object.keys(BUILTIN_SINKS), ...customSinks()];
+
+  const sinkName = z
+    .string({
+      error: (issue) =>
+        `expected a sink name (one of: ${allowedSinks().join(', ')}), got ${describeValue(issue.input)}`,
+    })
+    .superRefine((name, ctx) => {
+      const allowed = allowedSinks();
+      if (!allowed.includes(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          input: name,
+          message: `unknown sink ${JSON.stringify(name)}${didYouMean(name, allowed)}; expected one of: ${allowed.join(', ')}`,
+        });
+      }
+    });
+
+  const sinks = z
+    .preprocess(
+      splitSinks,
+      z
+        .array(sinkName, {
+          error: (issue) =>
+            `expected a list of sink names or a comma-separated string such as "console,sqlite", got ${describeValue(issue.input)}`,
+        })
+        .optional(),
+    )
+    .transform((names) => canonicalSinks(names ?? META_REFERENCE_DEFAULTS.sinks));
+
+  const sqliteDbPath = z.preprocess(
+    notSet,
+    z
+      .string({
+        error: (issue) => `expected a file path or ":memory:", got ${describeValue(issue.input)}`,
+      })
+      .min(1, { error: 'expected a file path or ":memory:", got an empty string' })
+      .optional(),
+  );
+
+  const serviceName = z.preprocess(
+    notSet,
+    z
+      .string({ error: (issue) => `expected a service name, got ${describeValue(issue.input)}` })
+      .optional(),
+  );
+
+  const shape = {
+    sinks,
+    sqlite_db_path: sqliteDbPath,
+    service_name: serviceName,
+    otel_exporter_otlp_endpoint: endpointSchema('otel_exporter_otlp_endpoint'),
+    otel_endpoint: endpointSchema('otel_endpoint'),
+    otel_trace_endpoint: endpointSchema('otel_trace_endpoint'),
+    otel_metric_endpoint: endpointSchema('otel_metric_endpoint'),
+  };
+
+  return z
+    .preprocess(
+      (value) => (value === null || value === undefined ? {} : value),
+      z
+        .object(shape, {
+          error: (issue) =>
+            `expected a mapping of config keys (${META_REFERENCE_CONFIG_KEYS.join(', ')}), got ${describeValue(issue.input)}`,
+        })
+        .catchall(z.unknown())
+        .superRefine(rejectUnknownKeys(META_REFERENCE_CONFIG_KEYS), { when: () => true }),
+    )
+    .transform((value): MetaReferenceConfig => {
+      const env = envOf();
+      const out: {
+        -readonly [K in keyof MetaReferenceConfig]: MetaReferenceConfig[K];
+      } = {
+        sinks: value.sinks,
+        sqlite_db_path: value.sqlite_db_path
+          ? expandHome(value.sqlite_db_path, env)
+          : defaultSqliteDbPath(env),
+      };
+      // An empty service name means "not set", so the sinks' own default applies.
+      if (value.service_name) out.service_name = value.service_name;
+      for (const key of [
+        'otel_exporter_otlp_endpoint',
+        'otel_endpoint',
+        'otel_trace_endpoint',
+        'otel_metric_endpoint',
+      ] as const) {
+        if (value[key] !== undefined) out[key] = value[key];
+      }
+      return out;
+    });
+}
+
+/** A refinement that reports each key outside `allowed` at its own path, with the allowed keys. */
+export function rejectUnknownKeys(allowed: readonly string[]) {
+  return (value: unknown, ctx: z.RefinementCtx) => {
+    if (!isPlainObject(value)) return;
+    for (const key of Object.keys(value)) {
+      if (allowed.includes(key)) continue;
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        input: value[key],
+        message: `unknown key${didYouMean(key, allowed)}; expected one of: ${allowed.join(', ')}`,
+      });
+    }
+  };
+}
+
+/** The schema with the sink types registered process-wide and `process.env`. */
+export type MetaReferenceConfigSchema = ReturnType<typeof createMetaReferenceConfigSchema>;
