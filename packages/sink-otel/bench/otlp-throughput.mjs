@@ -20,11 +20,19 @@ const CHUNK = 1_000; // spans per event-loop turn in the steady scenario
 
 const shared = new SharedArrayBuffer(12);
 const counters = new Int32Array(shared);
-const worker = new Worker(new URL('./receiver-worker.mjs', import.meta.url), { workerData: { shared } });
+const worker = new Worker(new URL('./receiver-worker.mjs', import.meta.url), {
+  workerData: { shared },
+});
 const { port } = await new Promise((resolve) => worker.once('message', resolve));
 const tracesUrl = `http://127.0.0.1:${port}/v1/traces`;
 
-const attributes = (i) => ({ model: 'llama-3', provider: 'ollama', prompt_tokens: i, stream: false, temperature: 0.7 });
+const attributes = (i) => ({
+  model: 'llama-3',
+  provider: 'ollama',
+  prompt_tokens: i,
+  stream: false,
+  temperature: 0.7,
+});
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 const yieldTurn = () => new Promise((resolve) => setImmediate(resolve));
 const resetReceiver = () => Atomics.store(counters, 0, 0);
@@ -56,7 +64,11 @@ async function runToolkit(n, { sized, steady }) {
     serviceName: 'bench',
     ...(sized ? { maxQueueSize: n } : {}),
   });
-  const telemetry = createTelemetry({ sinks: [sink], warn: () => {}, ...(sized ? { capacity: 2 * n + 16 } : {}) });
+  const telemetry = createTelemetry({
+    sinks: [sink],
+    warn: () => {},
+    ...(sized ? { capacity: 2 * n + 16 } : {}),
+  });
   const t0 = nowMs();
   const loopMs = await produce(
     n,
@@ -112,7 +124,12 @@ async function runSdk(n, { sized, steady }) {
   await provider.shutdown().catch(() => {});
   const elapsed = nowMs() - t0;
   const arrived = Atomics.load(counters, 0);
-  return { arrived, elapsed, loopMs, reasons: flushError ? { [`forceFlush: ${flushError}`]: 1 } : {} };
+  return {
+    arrived,
+    elapsed,
+    loopMs,
+    reasons: flushError ? { [`forceFlush: ${flushError}`]: 1 } : {},
+  };
 }
 
 function median(runs, pick) {
@@ -136,7 +153,11 @@ const pad = (s, w) => String(s).padStart(w);
 const scenarios = [
   { title: 'burst (one synchronous loop), both sized to hold it', sized: true, steady: false },
   { title: 'burst (one synchronous loop), default settings', sized: false, steady: false },
-  { title: `steady (${CHUNK.toLocaleString('en-US')} spans per event-loop turn), default settings`, sized: false, steady: true },
+  {
+    title: `steady (${CHUNK.toLocaleString('en-US')} spans per event-loop turn), default settings`,
+    sized: false,
+    steady: true,
+  },
 ];
 
 // Warm up both paths (JIT, sockets) before measuring.
@@ -165,7 +186,9 @@ for (const sc of scenarios) {
   const ratio = t.spansPerSec / s.spansPerSec;
   ratios.push([sc.title, ratio]);
   console.log(sc.title);
-  console.log(`  ${'path'.padEnd(52)}${pad('spans/s', 10)}${pad('arrived', 10)}${pad('dropped', 10)}${pad('caller ms', 11)}`);
+  console.log(
+    `  ${'path'.padEnd(52)}${pad('spans/s', 10)}${pad('arrived', 10)}${pad('dropped', 10)}${pad('caller ms', 11)}`,
+  );
   for (const [name, x] of [
     ['toolkit: createTelemetry + withSpan + sink-otel', t],
     ['OTel SDK: BatchSpanProcessor + OTLPTraceExporter', s],
@@ -175,10 +198,14 @@ for (const sc of scenarios) {
     );
     const reasons = Object.entries(x.reasons);
     if (reasons.length > 0) {
-      console.log(`      drops by reason (events for the toolkit): ${reasons.map(([k, v]) => `${k}=${fmt(v)}`).join(', ')}`);
+      console.log(
+        `      drops by reason (events for the toolkit): ${reasons.map(([k, v]) => `${k}=${fmt(v)}`).join(', ')}`,
+      );
     }
   }
-  console.log(`  ratio toolkit / SDK (spans/s that arrived): ${ratio.toFixed(2)}  (target >= 1.0)\n`);
+  console.log(
+    `  ratio toolkit / SDK (spans/s that arrived): ${ratio.toFixed(2)}  (target >= 1.0)\n`,
+  );
 }
 
 worker.postMessage('close');

@@ -40,17 +40,21 @@ function configError(fn: () => unknown): TelemetryConfigError {
 
 describe('resolveOtlpEndpoints', () => {
   it('takes the seed’s otel_endpoint as the traces URL and derives the metrics URL from it', () => {
-    expect(resolveOtlpEndpoints({ endpoint: 'http://collector:4318/v1/traces' }, {})).toMatchObject({
-      tracesUrl: 'http://collector:4318/v1/traces',
-      metricsUrl: 'http://collector:4318/v1/metrics',
-      tracesSource: 'endpoint',
-      metricsSource: 'endpoint',
-      tracesTimeoutMillis: 10_000,
-    });
-    expect(resolveOtlpEndpoints({ endpoint: 'https://x.example/otlp/v1/traces/' }, {}).metricsUrl).toBe(
-      'https://x.example/otlp/v1/metrics',
+    expect(resolveOtlpEndpoints({ endpoint: 'http://collector:4318/v1/traces' }, {})).toMatchObject(
+      {
+        tracesUrl: 'http://collector:4318/v1/traces',
+        metricsUrl: 'http://collector:4318/v1/metrics',
+        tracesSource: 'endpoint',
+        metricsSource: 'endpoint',
+        tracesTimeoutMillis: 10_000,
+      },
     );
-    expect(resolveOtlpEndpoints({ endpoint: 'http://collector:4318/custom' }, {}).metricsUrl).toBeUndefined();
+    expect(
+      resolveOtlpEndpoints({ endpoint: 'https://x.example/otlp/v1/traces/' }, {}).metricsUrl,
+    ).toBe('https://x.example/otlp/v1/metrics');
+    expect(
+      resolveOtlpEndpoints({ endpoint: 'http://collector:4318/custom' }, {}).metricsUrl,
+    ).toBeUndefined();
   });
 
   it('derives both signal paths from a base endpoint, keeping its own path', () => {
@@ -70,7 +74,9 @@ describe('resolveOtlpEndpoints', () => {
       OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://env-traces:4318/v1/traces',
       OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://env-metrics:4318/v1/metrics',
     };
-    expect(resolveOtlpEndpoints({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://env-base:4318' })).toMatchObject({
+    expect(
+      resolveOtlpEndpoints({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://env-base:4318' }),
+    ).toMatchObject({
       tracesUrl: 'http://env-base:4318/v1/traces',
       metricsUrl: 'http://env-base:4318/v1/metrics',
       tracesSource: 'OTEL_EXPORTER_OTLP_ENDPOINT',
@@ -86,8 +92,10 @@ describe('resolveOtlpEndpoints', () => {
     });
     // ...but a guess from the configured traces URL wins over the generic base variable.
     expect(
-      resolveOtlpEndpoints({ endpoint: 'http://opt:4318/v1/traces' }, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://b:1' })
-        .metricsUrl,
+      resolveOtlpEndpoints(
+        { endpoint: 'http://opt:4318/v1/traces' },
+        { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://b:1' },
+      ).metricsUrl,
     ).toBe('http://opt:4318/v1/metrics');
     expect(
       resolveOtlpEndpoints(
@@ -121,7 +129,10 @@ describe('resolveOtlpEndpoints', () => {
       metricsTimeoutMillis: 4000,
     });
     expect(
-      resolveOtlpEndpoints({ baseEndpoint: 'http://c', headers: { a: 'b' }, timeoutMillis: 700 }, env),
+      resolveOtlpEndpoints(
+        { baseEndpoint: 'http://c', headers: { a: 'b' }, timeoutMillis: 700 },
+        env,
+      ),
     ).toMatchObject({
       tracesHeaders: { a: 'b' },
       metricsHeaders: { a: 'b' },
@@ -176,7 +187,9 @@ describe('createOtelSink configuration', () => {
 
   it('refuses a sink that would export nothing', () => {
     cleanEnv();
-    const error = configError(() => createOtelSink({ baseEndpoint: 'http://c', traces: false, metrics: false }));
+    const error = configError(() =>
+      createOtelSink({ baseEndpoint: 'http://c', traces: false, metrics: false }),
+    );
     expect(error.message).toContain('traces and metrics are both off');
   });
 
@@ -209,7 +222,12 @@ describe('createOtelSink configuration', () => {
     const r = await startOtlpReceiver();
     try {
       cleanEnv({ OTEL_SERVICE_NAME: 'from-env' });
-      const sink = createOtelSink({ endpoint: r.tracesUrl, serviceName: 'from-config', metrics: false, name: 'otlp-a' });
+      const sink = createOtelSink({
+        endpoint: r.tracesUrl,
+        serviceName: 'from-config',
+        metrics: false,
+        name: 'otlp-a',
+      });
       expect(sink.name).toBe('otlp-a');
       sink.writeSpans([completedSpan()]);
       await sink.shutdown();

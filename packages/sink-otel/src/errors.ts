@@ -28,7 +28,12 @@ export class OtlpExportError extends TelemetryError {
   constructor(
     code: OtlpErrorCode,
     message: string,
-    details: { signal: 'traces' | 'metrics'; url: string; status?: number | undefined; lostSpans?: number },
+    details: {
+      signal: 'traces' | 'metrics';
+      url: string;
+      status?: number | undefined;
+      lostSpans?: number;
+    },
     options?: { cause?: unknown },
   ) {
     super(code, message, options);

@@ -1,7 +1,13 @@
-import { OTLP_ERROR_CODES, OtlpExportError, createOtelSink } from '@telemetry/sink-otel';
+import { createOtelSink, OTLP_ERROR_CODES, OtlpExportError } from '@telemetry/sink-otel';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type OtlpReceiver, startOtlpReceiver } from './test-support/otlp-receiver.ts';
-import { completedSpan, logEvent, manySpans, metricEvent, recordingContext } from './test-support/spans.ts';
+import {
+  completedSpan,
+  logEvent,
+  manySpans,
+  metricEvent,
+  recordingContext,
+} from './test-support/spans.ts';
 
 const receivers: OtlpReceiver[] = [];
 const cleanups: Array<() => Promise<void>> = [];
@@ -40,7 +46,11 @@ describe('when the collector is down, slow or refusing', () => {
     const r = await receiver();
     await r.stop();
     // A short request timeout leaves the retrying to the sink's own backoff.
-    const { sink: s, errors, dropped } = sink({ endpoint: r.tracesUrl, metrics: false, timeoutMillis: 300 });
+    const {
+      sink: s,
+      errors,
+      dropped,
+    } = sink({ endpoint: r.tracesUrl, metrics: false, timeoutMillis: 300 });
     const spans = manySpans(500);
     s.writeSpans(spans);
     const flushed = s.forceFlush();
@@ -65,7 +75,11 @@ describe('when the collector is down, slow or refusing', () => {
     const r = await receiver({
       responder: ({ signal, attempt }) => (signal === 'traces' && attempt <= 2 ? 503 : 200),
     });
-    const { sink: s, dropped } = sink({ endpoint: r.tracesUrl, metrics: false, timeoutMillis: 500 });
+    const { sink: s, dropped } = sink({
+      endpoint: r.tracesUrl,
+      metrics: false,
+      timeoutMillis: 500,
+    });
     const spans = manySpans(20);
     s.writeSpans(spans);
     await s.forceFlush();
@@ -101,7 +115,12 @@ describe('when the collector is down, slow or refusing', () => {
     expect(errors).toHaveLength(1);
     const error = errors[0] as OtlpExportError;
     expect(error).toBeInstanceOf(OtlpExportError);
-    expect(error).toMatchObject({ code: OTLP_ERROR_CODES.rejected, status: 400, lostSpans: 30, signal: 'traces' });
+    expect(error).toMatchObject({
+      code: OTLP_ERROR_CODES.rejected,
+      status: 400,
+      lostSpans: 30,
+      signal: 'traces',
+    });
     expect(error.message).toContain(r.tracesUrl);
     expect(error.message).toContain('HTTP 400');
     expect(error.message).toContain('span name too long');
@@ -127,7 +146,9 @@ describe('when the collector is down, slow or refusing', () => {
     await s.forceFlush();
     // 40 -> 20 + 20 -> four requests of 10 (two exports run at once, so their order varies).
     expect(traceStatuses(r).sort()).toEqual([200, 200, 200, 200, 413, 413, 413]);
-    expect(r.requests.filter((q) => q.status === 200).map((q) => q.items)).toEqual([10, 10, 10, 10]);
+    expect(r.requests.filter((q) => q.status === 200).map((q) => q.items)).toEqual([
+      10, 10, 10, 10,
+    ]);
     expect(r.traces.map((t) => t.spanId).sort()).toEqual(spans.map((x) => x.span_id).sort());
     expect(dropped).toEqual({});
   });
@@ -135,7 +156,11 @@ describe('when the collector is down, slow or refusing', () => {
   it('holds at most maxQueueSize spans and counts the rest as dropped', async () => {
     const r = await receiver();
     await r.stop();
-    const { sink: s, errors, dropped } = sink({
+    const {
+      sink: s,
+      errors,
+      dropped,
+    } = sink({
       endpoint: r.tracesUrl,
       metrics: false,
       maxQueueSize: 100,
@@ -152,7 +177,8 @@ describe('when the collector is down, slow or refusing', () => {
     await r.start();
     await s.forceFlush();
     expect(r.spanIds.size).toBe(100);
-    for (const span of spans.slice(0, 100)) expect(r.spanIds.has(`${span.trace_id}:${span.span_id}`)).toBe(true);
+    for (const span of spans.slice(0, 100))
+      expect(r.spanIds.has(`${span.trace_id}:${span.span_id}`)).toBe(true);
     expect(s.stats()).toMatchObject({ exportedSpans: 100, pendingSpans: 0 });
   });
 
@@ -172,7 +198,10 @@ describe('shutdown', () => {
     const r = await receiver();
     const { sink: s, errors } = sink({ endpoint: r.tracesUrl });
     const span = completedSpan();
-    s.writeSpans([...manySpans(1500), { ...span, events: [metricEvent(span, { metric: 'last', value: 9 })] }]);
+    s.writeSpans([
+      ...manySpans(1500),
+      { ...span, events: [metricEvent(span, { metric: 'last', value: 9 })] },
+    ]);
     await s.shutdown();
     expect(r.spanIds.size).toBe(1501);
     expect(r.latestMetric('last')!.points[0]!.value).toBe(9);
@@ -182,13 +211,20 @@ describe('shutdown', () => {
   it('gives up at its deadline, counts what it could not send, and reports it', async () => {
     const r = await receiver();
     await r.stop();
-    const { sink: s, errors, dropped } = sink({
+    const {
+      sink: s,
+      errors,
+      dropped,
+    } = sink({
       endpoint: r.tracesUrl,
       timeoutMillis: 100,
       shutdownTimeoutMs: 400,
     });
     const span = completedSpan();
-    s.writeSpans([...manySpans(9), { ...span, events: [metricEvent(span, { metric: 'm', value: 1 })] }]);
+    s.writeSpans([
+      ...manySpans(9),
+      { ...span, events: [metricEvent(span, { metric: 'm', value: 1 })] },
+    ]);
     const first = s.shutdown();
     expect(s.shutdown()).toBe(first); // idempotent
     await first;
@@ -196,7 +232,11 @@ describe('shutdown', () => {
     expect(dropped).toEqual({ otlp_shutdown: 21 });
     expect(s.stats()).toMatchObject({ pendingSpans: 0, droppedSpans: { otlp_shutdown: 10 } });
     const report = errors.at(-1) as OtlpExportError;
-    expect(report).toMatchObject({ code: OTLP_ERROR_CODES.unsent, lostSpans: 10, signal: 'traces' });
+    expect(report).toMatchObject({
+      code: OTLP_ERROR_CODES.unsent,
+      lostSpans: 10,
+      signal: 'traces',
+    });
     expect(report.message).toContain(`10 spans (21 events) to ${r.tracesUrl}`);
     expect(report.message).toContain(`the latest metrics to ${r.metricsUrl}`);
     expect(report.message).toContain('within 400 ms');
@@ -226,7 +266,9 @@ describe('metrics when the collector fails', () => {
     const span = completedSpan();
     s.writeSpans([{ ...span, events: [metricEvent(span, { metric: 'n', value: 3 })] }]);
     await s.forceFlush();
-    expect(r.requests.filter((q) => q.signal === 'metrics').map((q) => q.status)).toEqual([503, 503, 200]);
+    expect(r.requests.filter((q) => q.signal === 'metrics').map((q) => q.status)).toEqual([
+      503, 503, 200,
+    ]);
     expect(r.latestMetric('n')!.points[0]!.value).toBe(3);
     expect(s.stats().metricExports).toBe(1);
   });
@@ -240,7 +282,11 @@ describe('metrics when the collector fails', () => {
     expect(r.requests.filter((q) => q.signal === 'metrics').map((q) => q.status)).toEqual([404]);
     expect(r.spanIds.size).toBe(1);
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ code: OTLP_ERROR_CODES.rejected, signal: 'metrics', status: 404 });
+    expect(errors[0]).toMatchObject({
+      code: OTLP_ERROR_CODES.rejected,
+      signal: 'metrics',
+      status: 404,
+    });
     // The span itself was delivered: metrics are not events lost.
     expect(dropped).toEqual({});
   });

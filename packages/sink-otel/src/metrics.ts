@@ -126,7 +126,9 @@ export class MetricRecorder {
     if (!this.hasInstruments) return undefined;
     this.dirty = false;
     const { resourceMetrics } = await this.reader.collect();
-    return resourceMetrics.scopeMetrics.some((s) => s.metrics.length > 0) ? resourceMetrics : undefined;
+    return resourceMetrics.scopeMetrics.some((s) => s.metrics.length > 0)
+      ? resourceMetrics
+      : undefined;
   }
 
   async shutdown(): Promise<void> {

@@ -109,8 +109,8 @@ export const DEFAULTS = {
   scheduledDelayMillis: 200,
   metricExportIntervalMillis: 60_000,
   shutdownTimeoutMs: 10_000,
-  /** Exports in flight at once; a second one overlaps encoding with the network. */
-  maxConcurrentExports: 2,
+  /** Exports in flight at once: encoding the next batches overlaps the network and a slow receiver. */
+  maxConcurrentExports: 4,
   /** Backoff between retries of a batch the collector could not take. */
   retryInitialMs: 250,
   retryMaxMs: 5_000,
@@ -190,7 +190,10 @@ function positiveNumber(raw: string | undefined): number | undefined {
  * variable, else `OTEL_EXPORTER_OTLP_*`. Never throws; `createOtelSink`
  * checks the result.
  */
-export function resolveOtlpEndpoints(options: OtelSinkOptions = {}, env: Env = process.env): ResolvedOtlpEndpoints {
+export function resolveOtlpEndpoints(
+  options: OtelSinkOptions = {},
+  env: Env = process.env,
+): ResolvedOtlpEndpoints {
   const base = nonEmpty(options.baseEndpoint);
   const envBase = nonEmpty(env.OTEL_EXPORTER_OTLP_ENDPOINT);
   const envTraces = nonEmpty(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
@@ -286,7 +289,9 @@ function checkUrl(url: string, source: string, problems: string[]): void {
   try {
     parsed = new URL(url);
   } catch {
-    problems.push(`${source} is "${url}", which is not a URL; expected one such as http://localhost:4318/v1/traces`);
+    problems.push(
+      `${source} is "${url}", which is not a URL; expected one such as http://localhost:4318/v1/traces`,
+    );
     return;
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
@@ -294,7 +299,12 @@ function checkUrl(url: string, source: string, problems: string[]): void {
   }
 }
 
-function checkPositive(value: number | undefined, name: string, problems: string[], integer = true): void {
+function checkPositive(
+  value: number | undefined,
+  name: string,
+  problems: string[],
+  integer = true,
+): void {
   if (value === undefined) return;
   if (!(Number.isFinite(value) && value > 0) || (integer && !Number.isInteger(value))) {
     problems.push(`${name} is ${value}; expected a positive ${integer ? 'whole ' : ''}number`);
@@ -305,7 +315,10 @@ function checkPositive(value: number | undefined, name: string, problems: string
  * Applies defaults and the environment, and checks everything at once.
  * Throws a TelemetryConfigError listing every problem with how to fix it.
  */
-export function resolveOtelSinkOptions(options: OtelSinkOptions = {}, env: Env = process.env): ResolvedOtelSinkOptions {
+export function resolveOtelSinkOptions(
+  options: OtelSinkOptions = {},
+  env: Env = process.env,
+): ResolvedOtelSinkOptions {
   const endpoints = resolveOtlpEndpoints(options, env);
   const traces = options.traces ?? DEFAULTS.traces;
   const metrics = options.metrics ?? DEFAULTS.metrics;
@@ -313,7 +326,9 @@ export function resolveOtelSinkOptions(options: OtelSinkOptions = {}, env: Env =
   const problems: string[] = [];
 
   if (!traces && !metrics) {
-    problems.push('traces and metrics are both off, so this sink would export nothing; enable one or remove the sink');
+    problems.push(
+      'traces and metrics are both off, so this sink would export nothing; enable one or remove the sink',
+    );
   }
   if (traces && endpoints.tracesUrl === undefined) {
     problems.push(
@@ -333,7 +348,8 @@ export function resolveOtelSinkOptions(options: OtelSinkOptions = {}, env: Env =
       );
     }
   }
-  if (traces && endpoints.tracesUrl !== undefined) checkUrl(endpoints.tracesUrl, endpoints.tracesSource!, problems);
+  if (traces && endpoints.tracesUrl !== undefined)
+    checkUrl(endpoints.tracesUrl, endpoints.tracesSource!, problems);
   if (
     metrics &&
     endpoints.metricsUrl !== undefined &&
@@ -347,11 +363,15 @@ export function resolveOtelSinkOptions(options: OtelSinkOptions = {}, env: Env =
   checkPositive(options.shutdownTimeoutMs, 'shutdownTimeoutMs', problems, false);
   checkPositive(options.metricExportIntervalMillis, 'metricExportIntervalMillis', problems, false);
   if (options.scheduledDelayMillis !== undefined && !(options.scheduledDelayMillis >= 0)) {
-    problems.push(`scheduledDelayMillis is ${options.scheduledDelayMillis}; expected a number >= 0`);
+    problems.push(
+      `scheduledDelayMillis is ${options.scheduledDelayMillis}; expected a number >= 0`,
+    );
   }
   for (const [metric, kind] of Object.entries(options.metricKinds ?? {})) {
     if (!METRIC_KINDS.includes(kind)) {
-      problems.push(`metricKinds["${metric}"] is "${String(kind)}"; expected one of ${METRIC_KINDS.join(', ')}`);
+      problems.push(
+        `metricKinds["${metric}"] is "${String(kind)}"; expected one of ${METRIC_KINDS.join(', ')}`,
+      );
     }
   }
 

@@ -31,7 +31,11 @@ const NS = 1000n;
 describe('span export', () => {
   it('sends spans with the same ids, parents, times, attributes, status, kind and events', async () => {
     const r = await receiver();
-    const { sink: s, errors, dropped } = sink({ endpoint: r.tracesUrl, serviceName: 'checkout', metrics: false });
+    const {
+      sink: s,
+      errors,
+      dropped,
+    } = sink({ endpoint: r.tracesUrl, serviceName: 'checkout', metrics: false });
 
     const start = 1_700_000_000_123_456;
     const root = completedSpan({
@@ -61,9 +65,20 @@ describe('span export', () => {
       attributes: { 'error.type': 'Error', 'error.message': 'connection reset', __class__: 'Db' },
     });
     const events = [
-      logEvent(child, { message: 'retrying', severity: 'warn', timestamp: start + 7, attributes: { attempt: 2 } }),
+      logEvent(child, {
+        message: 'retrying',
+        severity: 'warn',
+        timestamp: start + 7,
+        attributes: { attempt: 2 },
+      }),
       logEvent(child, { message: '', severity: 'debug', timestamp: start + 8 }),
-      metricEvent(child, { metric: 'rows', value: 17, unit: 'rows', timestamp: start + 9, attributes: { table: 'cart' } }),
+      metricEvent(child, {
+        metric: 'rows',
+        value: 17,
+        unit: 'rows',
+        timestamp: start + 9,
+        attributes: { table: 'cart' },
+      }),
     ];
     const childWithEvents: CompletedSpan = { ...child, events };
     // A local root continuing a trace from another process (traceparent) has a remote parent.
@@ -88,7 +103,12 @@ describe('span export', () => {
     expect(gotRoot.kind).toBe('server');
     expect(gotRoot.startTimeUnixNano).toBe(1_700_000_000_123_456_000n);
     expect(gotRoot.endTimeUnixNano - gotRoot.startTimeUnixNano).toBe(40_000n);
-    expect(gotRoot.attributes).toEqual({ 'http.method': 'GET', retries: 3, ratio: 0.25, cached: false });
+    expect(gotRoot.attributes).toEqual({
+      'http.method': 'GET',
+      retries: 3,
+      ratio: 0.25,
+      cached: false,
+    });
     expect(gotRoot.status).toEqual({ code: 'ok', message: '' });
     expect(gotRoot.events).toEqual([]);
     expect(gotRoot.flags & 0xff).toBe(1); // sampled
@@ -104,7 +124,10 @@ describe('span export', () => {
     expect(gotChild.startTimeUnixNano).toBe(BigInt(start + 5) * NS);
     expect(gotChild.endTimeUnixNano).toBe(BigInt(start + 31) * NS);
     expect(gotChild.status).toEqual({ code: 'error', message: 'connection reset' });
-    expect(gotChild.attributes).toEqual({ 'error.type': 'Error', 'error.message': 'connection reset' });
+    expect(gotChild.attributes).toEqual({
+      'error.type': 'Error',
+      'error.message': 'connection reset',
+    });
     expect(gotChild.flags & 0x300).toBe(0x100); // parent known to be local
     expect(gotChild.events).toEqual([
       {
@@ -112,7 +135,11 @@ describe('span export', () => {
         timeUnixNano: BigInt(start + 7) * NS,
         attributes: { attempt: 2, message: 'retrying', severity: 'warn' },
       },
-      { name: 'log', timeUnixNano: BigInt(start + 8) * NS, attributes: { message: '', severity: 'debug' } },
+      {
+        name: 'log',
+        timeUnixNano: BigInt(start + 8) * NS,
+        attributes: { message: '', severity: 'debug' },
+      },
       {
         name: 'metric.rows',
         timeUnixNano: BigInt(start + 9) * NS,
@@ -151,7 +178,12 @@ describe('span export', () => {
     });
     s.writeSpans([completedSpan()]);
     await s.forceFlush();
-    expect(r.requests[0]).toMatchObject({ signal: 'traces', path: '/v1/traces', status: 200, items: 1 });
+    expect(r.requests[0]).toMatchObject({
+      signal: 'traces',
+      path: '/v1/traces',
+      status: 200,
+      items: 1,
+    });
     expect(r.requests[0]!.headers['x-api-key']).toBe('secret');
     expect(r.requests[0]!.headers['content-type']).toBe('application/x-protobuf');
     expect(r.traces[0]!.resource).toMatchObject({ 'deployment.environment': 'test', replicas: 2 });
@@ -184,8 +216,12 @@ describe('metric export', () => {
       metricKinds: { ttft_ms: 'histogram', queue_depth: 'gauge', cost_usd: 'counter' },
     });
     const span = completedSpan();
-    const ev = (metric: string, value: number, unit: string, attributes: Record<string, string> = {}) =>
-      metricEvent(span, { metric, value, unit, attributes });
+    const ev = (
+      metric: string,
+      value: number,
+      unit: string,
+      attributes: Record<string, string> = {},
+    ) => metricEvent(span, { metric, value, unit, attributes });
     s.writeSpans([
       {
         ...span,
@@ -207,17 +243,30 @@ describe('metric export', () => {
     await s.forceFlush();
 
     const tokens = r.latestMetric('prompt_tokens')!;
-    expect(tokens).toMatchObject({ kind: 'sum', monotonic: true, temporality: 'cumulative', unit: 'tokens' });
+    expect(tokens).toMatchObject({
+      kind: 'sum',
+      monotonic: true,
+      temporality: 'cumulative',
+      unit: 'tokens',
+    });
     expect(tokens.resource['service.name']).toBeDefined();
     expect(tokens.scope.name).toBe('@telemetry/core');
     const byModel = Object.fromEntries(tokens.points.map((p) => [p.attributes.model as string, p]));
-    expect(byModel['llama-3']).toMatchObject({ value: 42, valueType: 'int', attributes: { model: 'llama-3' } });
+    expect(byModel['llama-3']).toMatchObject({
+      value: 42,
+      valueType: 'int',
+      attributes: { model: 'llama-3' },
+    });
     expect(byModel.qwen).toMatchObject({ value: 5, valueType: 'int' });
 
     const temperature = r.latestMetric('temperature')!;
     expect(temperature).toMatchObject({ kind: 'sum', monotonic: false, unit: 'celsius' });
     expect(temperature.points).toHaveLength(1);
-    expect(temperature.points[0]).toMatchObject({ value: -0.75, valueType: 'double', attributes: {} });
+    expect(temperature.points[0]).toMatchObject({
+      value: -0.75,
+      valueType: 'double',
+      attributes: {},
+    });
 
     const ttft = r.latestMetric('ttft_ms')!;
     expect(ttft).toMatchObject({ kind: 'histogram', unit: 'ms' });
@@ -262,7 +311,11 @@ describe('metric export', () => {
 
   it('exports metrics on its interval, cumulatively', async () => {
     const r = await receiver();
-    const { sink: s } = sink({ endpoint: r.tracesUrl, traces: true, metricExportIntervalMillis: 50 });
+    const { sink: s } = sink({
+      endpoint: r.tracesUrl,
+      traces: true,
+      metricExportIntervalMillis: 50,
+    });
     const span = completedSpan();
     s.writeSpans([{ ...span, events: [metricEvent(span, { metric: 'hits', value: 2 })] }]);
     await r.waitFor(() => r.latestMetric('hits') !== undefined, 'a metrics export');

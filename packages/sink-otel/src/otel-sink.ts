@@ -1,12 +1,22 @@
 import type { InstrumentationScope } from '@opentelemetry/core';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { type Resource, defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
+import { defaultResource, type Resource, resourceFromAttributes } from '@opentelemetry/resources';
 import type { CompletedSpan, SinkContext, TelemetrySink } from '@telemetry/core';
 import { OTLP_ERROR_CODES, OtlpExportError } from './errors.ts';
-import { backoffDelay, classifyExportResult, describeFailure, exportOnce } from './export-result.ts';
+import {
+  backoffDelay,
+  classifyExportResult,
+  describeFailure,
+  exportOnce,
+} from './export-result.ts';
 import { MetricRecorder } from './metrics.ts';
-import { DEFAULTS, type OtelSinkOptions, type ResolvedOtelSinkOptions, resolveOtelSinkOptions } from './options.ts';
+import {
+  DEFAULTS,
+  type OtelSinkOptions,
+  type ResolvedOtelSinkOptions,
+  resolveOtelSinkOptions,
+} from './options.ts';
 import { SinkReporter } from './reporter.ts';
 import { toReadableSpans } from './span-convert.ts';
 import { TraceExportQueue } from './trace-queue.ts';
@@ -135,7 +145,8 @@ class OtlpSink implements OtelSink {
         temporality: exporter.selectAggregationTemporality.bind(exporter),
       });
       this.metricTimer = setInterval(() => {
-        if (this.metricsActive === 0 && this.recorder?.hasInstruments) void this.exportMetrics(false);
+        if (this.metricsActive === 0 && this.recorder?.hasInstruments)
+          void this.exportMetrics(false);
       }, config.metricExportIntervalMillis);
       this.metricTimer.unref?.();
     }
@@ -250,7 +261,9 @@ class OtlpSink implements OtelSink {
       const lost = this.queue?.abandon('otlp_shutdown') ?? { spans: 0, events: 0 };
       const parts: string[] = [];
       if (lost.spans > 0) {
-        parts.push(`${lost.spans} span${lost.spans === 1 ? '' : 's'} (${lost.events} events) to ${this.endpoints.traces}`);
+        parts.push(
+          `${lost.spans} span${lost.spans === 1 ? '' : 's'} (${lost.events} events) to ${this.endpoints.traces}`,
+        );
       }
       if (this.metricsUnsent) parts.push(`the latest metrics to ${this.endpoints.metrics}`);
       if (parts.length > 0) {
@@ -273,7 +286,11 @@ class OtlpSink implements OtelSink {
     }
     // Exporters wait for requests in flight; never past the deadline.
     await withDeadline(
-      Promise.allSettled([this.traceExporter?.shutdown(), this.metricExporter?.shutdown(), this.recorder?.shutdown()]),
+      Promise.allSettled([
+        this.traceExporter?.shutdown(),
+        this.metricExporter?.shutdown(),
+        this.recorder?.shutdown(),
+      ]),
       Math.max(deadline - Date.now(), 1),
     );
   }

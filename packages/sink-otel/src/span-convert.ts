@@ -1,6 +1,6 @@
 import {
-  type Attributes as OtelAttributes,
   type HrTime,
+  type Attributes as OtelAttributes,
   type SpanContext,
   SpanKind,
   type SpanStatus,
@@ -10,7 +10,12 @@ import {
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
-import { type Attributes, type CompletedSpan, type SpanKind as ToolkitSpanKind, eventCountOf } from '@telemetry/core';
+import {
+  type Attributes,
+  type CompletedSpan,
+  eventCountOf,
+  type SpanKind as ToolkitSpanKind,
+} from '@telemetry/core';
 
 /** Epoch microseconds -> [seconds, nanoseconds], exactly (both parts stay below 2^53). */
 export function microsToHrTime(micros: number): HrTime {
@@ -44,7 +49,9 @@ function needsFiltering(attributes: Readonly<Attributes>): boolean {
  * home, and null (which OTel attributes cannot hold) is left out. Clean
  * attributes are passed as they are (exporters only read them), saving a copy per span.
  */
-export function exportedAttributes(attributes: Readonly<Attributes> | null | undefined): OtelAttributes {
+export function exportedAttributes(
+  attributes: Readonly<Attributes> | null | undefined,
+): OtelAttributes {
   if (!attributes) return {};
   if (!needsFiltering(attributes)) return attributes as OtelAttributes;
   const out: OtelAttributes = {};
@@ -103,27 +110,49 @@ export class ExportedSpan implements ReadableSpan, SpanContext {
   /** Events this span stands for in core's counts, for drop accounting. */
   declare readonly eventCount: number;
 
-  constructor(span: CompletedSpan, resource: Resource, instrumentationScope: InstrumentationScope) {
+  constructor(
+    span: CompletedSpan,
+    resource: Resource,
+    instrumentationScope: InstrumentationScope,
+    lastParent: { context: SpanContext | undefined },
+  ) {
     this.name = span.name;
     this.kind = KINDS[span.kind] ?? SpanKind.INTERNAL;
     this.traceId = span.trace_id;
     this.spanId = span.span_id;
     this.traceFlags = TraceFlags.SAMPLED;
-    this.parentSpanContext = span.parent_span_id
-      ? {
+    if (span.parent_span_id) {
+      // A local root with a parent continues a trace from another process (a traceparent header).
+      const isRemote = span.attributes.__root__ === true;
+      let parent = lastParent.context;
+      // Siblings share one parent context object (exporters only read it).
+      if (
+        parent === undefined ||
+        parent.spanId !== span.parent_span_id ||
+        parent.traceId !== span.trace_id ||
+        parent.isRemote !== isRemote
+      ) {
+        parent = {
           traceId: span.trace_id,
           spanId: span.parent_span_id,
           traceFlags: TraceFlags.SAMPLED,
-          // A local root with a parent continues a trace from another process (a traceparent header).
-          isRemote: span.attributes.__root__ === true,
-        }
-      : undefined;
+          isRemote,
+        };
+        lastParent.context = parent;
+      }
+      this.parentSpanContext = parent;
+    } else {
+      this.parentSpanContext = undefined;
+    }
     this.startTime = microsToHrTime(span.start_time);
     this.endTime = microsToHrTime(Math.max(span.end_time, span.start_time));
     this.durationMicros = Math.max(0, span.end_time - span.start_time);
     this.status =
       span.status === 'error'
-        ? { code: SpanStatusCode.ERROR, ...(span.status_message ? { message: span.status_message } : {}) }
+        ? {
+            code: SpanStatusCode.ERROR,
+            ...(span.status_message ? { message: span.status_message } : {}),
+          }
         : STATUS_OK;
     this.attributes = exportedAttributes(span.attributes);
     this.events = eventsOf(span);
@@ -135,8 +164,6 @@ export class ExportedSpan implements ReadableSpan, SpanContext {
   spanContext(): SpanContext {
     return this;
   }
-
-
 
   // What every exported span shares lives on the prototype.
   get duration(): HrTime {
@@ -166,6 +193,8 @@ export function toReadableSpans(
   scope: InstrumentationScope,
 ): ExportedSpan[] {
   const out: ExportedSpan[] = new Array(spans.length);
-  for (let i = 0; i < spans.length; i++) out[i] = new ExportedSpan(spans[i]!, resource, scope);
+  const lastParent: { context: SpanContext | undefined } = { context: undefined };
+  for (let i = 0; i < spans.length; i++)
+    out[i] = new ExportedSpan(spans[i]!, resource, scope, lastParent);
   return out;
 }

@@ -3,10 +3,10 @@
  * sink next to a memory sink, and a real receiver that decodes the protobuf.
  */
 import {
-  type StructuredLogEvent,
-  type TelemetryStats,
   createMemorySink,
   createTelemetry,
+  type StructuredLogEvent,
+  type TelemetryStats,
 } from '@telemetry/core';
 import { createOtelSink } from '@telemetry/sink-otel';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -55,7 +55,10 @@ function expectBalanced(stats: TelemetryStats, sink: string) {
 describe('through createTelemetry and the tracing helpers', () => {
   it('exports what core recorded: the same ids, parents, times, attributes, status, events and metrics', async () => {
     const r = await receiver();
-    const { telemetry, memory, otel } = setup({ endpoint: r.tracesUrl, serviceName: 'llama-stack' });
+    const { telemetry, memory, otel } = setup({
+      endpoint: r.tracesUrl,
+      serviceName: 'llama-stack',
+    });
     const log = telemetry.createLogger('inference');
 
     telemetry.withTrace(
@@ -84,7 +87,8 @@ describe('through createTelemetry and the tracing helpers', () => {
 
     // Core's view: the raw events and the completed spans.
     const starts = memory.events.filter(
-      (e): e is StructuredLogEvent => e.type === 'structured_log' && e.payload.type === 'span_start',
+      (e): e is StructuredLogEvent =>
+        e.type === 'structured_log' && e.payload.type === 'span_start',
     );
     expect(starts).toHaveLength(3);
     expect(memory.spans).toHaveLength(3);
@@ -104,7 +108,9 @@ describe('through createTelemetry and the tracing helpers', () => {
       expect(span.name).toBe(completed.name);
       expect(span.endTimeUnixNano).toBe(BigInt(completed.end_time) * 1000n);
       expect(span.kind).toBe(completed.kind);
-      const visible = Object.fromEntries(Object.entries(completed.attributes).filter(([k]) => !k.startsWith('__')));
+      const visible = Object.fromEntries(
+        Object.entries(completed.attributes).filter(([k]) => !k.startsWith('__')),
+      );
       expect(span.attributes).toEqual(visible);
       expect(span.status.code).toBe(completed.status);
       expect(span.resource['service.name']).toBe('llama-stack');
@@ -122,7 +128,10 @@ describe('through createTelemetry and the tracing helpers', () => {
     expect(root.status).toEqual({ code: 'ok', message: '' });
     expect(tokenize.kind).toBe('client');
     expect(safety.status).toEqual({ code: 'error', message: 'shield unavailable' });
-    expect(safety.attributes).toMatchObject({ 'error.type': 'TypeError', 'error.message': 'shield unavailable' });
+    expect(safety.attributes).toMatchObject({
+      'error.type': 'TypeError',
+      'error.message': 'shield unavailable',
+    });
 
     const logEvent = memory.events.find((e) => e.type === 'unstructured_log')!;
     const metricEvent = memory.events.find((e) => e.type === 'metric')!;
@@ -147,12 +156,21 @@ describe('through createTelemetry and the tracing helpers', () => {
     const tokens = r.latestMetric('prompt_tokens')!;
     expect(tokens).toMatchObject({ kind: 'sum', monotonic: true, unit: 'tokens' });
     expect(tokens.points).toEqual([
-      expect.objectContaining({ value: 812, valueType: 'int', attributes: { model_id: 'llama-3.2-3b' } }),
+      expect.objectContaining({
+        value: 812,
+        valueType: 'int',
+        attributes: { model_id: 'llama-3.2-3b' },
+      }),
     ]);
     expect(tokens.resource['service.name']).toBe('llama-stack');
 
     const stats = telemetry.stats();
-    expect(stats.sinks.otel).toMatchObject({ delivered: stats.accepted, dropped: {}, failed: 0, pending: 0 });
+    expect(stats.sinks.otel).toMatchObject({
+      delivered: stats.accepted,
+      dropped: {},
+      failed: 0,
+      pending: 0,
+    });
     expect(otel.stats().exportedSpans).toBe(3);
   });
 
@@ -175,7 +193,11 @@ describe('through createTelemetry and the tracing helpers', () => {
     expect(await telemetry.flush()).toBe(true);
     const stats = telemetry.stats();
     // 10 spans of 3 events (start, log, end).
-    expect(stats.sinks.otel).toMatchObject({ delivered: 0, dropped: { otlp_rejected: 30 }, pending: 0 });
+    expect(stats.sinks.otel).toMatchObject({
+      delivered: 0,
+      dropped: { otlp_rejected: 30 },
+      pending: 0,
+    });
     expect(stats.sinks.memory!.delivered).toBe(30);
     expectBalanced(stats, 'otel');
     expect(warnings.join('\n')).toContain('sink "otel" failed');

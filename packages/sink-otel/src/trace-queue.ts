@@ -1,7 +1,12 @@
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { type CompletedSpan, eventCountOf } from '@telemetry/core';
 import { OTLP_ERROR_CODES, OtlpExportError } from './errors.ts';
-import { backoffDelay, classifyExportResult, describeFailure, exportOnce } from './export-result.ts';
+import {
+  backoffDelay,
+  classifyExportResult,
+  describeFailure,
+  exportOnce,
+} from './export-result.ts';
 import type { SinkReporter } from './reporter.ts';
 import type { ExportedSpan } from './span-convert.ts';
 
@@ -96,7 +101,11 @@ export class TraceExportQueue {
     this.acceptedSeq += taken;
     if (taken < spans.length) {
       const over = spans.length - taken;
-      this.reporter.drop(eventsIn(taken === 0 ? spans : spans.slice(taken)), over, 'otlp_queue_full');
+      this.reporter.drop(
+        eventsIn(taken === 0 ? spans : spans.slice(taken)),
+        over,
+        'otlp_queue_full',
+      );
       this.reporter.report(
         new OtlpExportError(
           OTLP_ERROR_CODES.queueFull,
@@ -253,7 +262,9 @@ export class TraceExportQueue {
   private send(batch: Batch): void {
     this.inFlight.add(batch);
     this.exportRequests += 1;
-    void exportOnce(this.exporter, batch.spans as ExportedSpan[]).then((result) => this.onResult(batch, result));
+    void exportOnce(this.exporter, batch.spans as ExportedSpan[]).then((result) =>
+      this.onResult(batch, result),
+    );
   }
 
   private onResult(batch: Batch, result: Parameters<typeof classifyExportResult>[0]): void {
@@ -285,7 +296,11 @@ export class TraceExportQueue {
       } else {
         this.retry.unshift(batch);
         this.failures += 1;
-        const delay = backoffDelay(this.failures, this.options.retryInitialMs, this.options.retryMaxMs);
+        const delay = backoffDelay(
+          this.failures,
+          this.options.retryInitialMs,
+          this.options.retryMaxMs,
+        );
         if (!this.backoffTimer) {
           this.backoffTimer = unref(
             setTimeout(() => {

@@ -6,7 +6,12 @@
  * Reusable by other packages' tests by relative path:
  *   import { startOtlpReceiver } from '../../sink-otel/src/test-support/otlp-receiver.ts';
  */
-import { type IncomingHttpHeaders, type Server, type ServerResponse, createServer } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
@@ -188,7 +193,7 @@ const TO_OBJECT: protobuf.IConversionOptions = {
   oneofs: true,
 };
 
-// biome-ignore lint/suspicious/noExplicitAny: protobufjs' toObject output is untyped.
+/** protobufjs' toObject output is untyped. */
 type Obj = any;
 
 function hex(bytes: Obj): string {
@@ -196,7 +201,9 @@ function hex(bytes: Obj): string {
 }
 
 function smallInt(value: bigint): number | bigint {
-  return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
+  return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(value)
+    : value;
 }
 
 function decodeValue(v: Obj): DecodedValue {
@@ -262,7 +269,10 @@ export function decodeTraceRequest(body: Uint8Array): DecodedSpan[] {
             timeUnixNano: BigInt(e.timeUnixNano),
             attributes: decodeAttributes(e.attributes),
           })),
-          status: { code: STATUS[s.status?.code ?? 0] ?? 'unset', message: s.status?.message ?? '' },
+          status: {
+            code: STATUS[s.status?.code ?? 0] ?? 'unset',
+            message: s.status?.message ?? '',
+          },
           resource,
           scope,
         });
@@ -280,7 +290,9 @@ function countTraceRequest(body: Uint8Array, ids: Set<string>): number {
   for (const rs of req.resourceSpans) {
     for (const ss of rs.scopeSpans) {
       for (const s of ss.spans) {
-        ids.add(`${Buffer.from(s.traceId).toString('hex')}:${Buffer.from(s.spanId).toString('hex')}`);
+        ids.add(
+          `${Buffer.from(s.traceId).toString('hex')}:${Buffer.from(s.spanId).toString('hex')}`,
+        );
         n += 1;
       }
     }
@@ -309,7 +321,14 @@ export function decodeMetricsRequest(body: Uint8Array, request = 0): DecodedMetr
     for (const sm of rm.scopeMetrics) {
       const scope = decodeScope(sm.scope);
       for (const m of sm.metrics) {
-        const common = { name: m.name, description: m.description, unit: m.unit, resource, scope, request };
+        const common = {
+          name: m.name,
+          description: m.description,
+          unit: m.unit,
+          resource,
+          scope,
+          request,
+        };
         if (m.data === 'sum') {
           out.push({
             ...common,
@@ -368,7 +387,12 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
   const sockets = new Set<Socket>();
   const t = types();
 
-  const answer = (res: ServerResponse, status: number, headers: Record<string, string>, body: Uint8Array | string) => {
+  const answer = (
+    res: ServerResponse,
+    status: number,
+    headers: Record<string, string>,
+    body: Uint8Array | string,
+  ) => {
     res.writeHead(status, { 'content-type': 'application/x-protobuf', ...headers });
     res.end(body);
   };
@@ -390,7 +414,11 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
       };
       const chosen = responder?.(info);
       const response: OtlpResponse =
-        chosen === undefined ? { status: 200 } : typeof chosen === 'number' ? { status: chosen } : chosen;
+        chosen === undefined
+          ? { status: 200 }
+          : typeof chosen === 'number'
+            ? { status: chosen }
+            : chosen;
       let items = 0;
       let status = response.status;
       try {
@@ -430,7 +458,12 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
           const type = signal === 'metrics' ? t.metricsResponse : t.traceResponse;
           answer(res, status, response.headers ?? {}, type.encode(type.create({})).finish());
         } else {
-          answer(res, status, { 'content-type': 'text/plain', ...response.headers }, response.body ?? `status ${status}`);
+          answer(
+            res,
+            status,
+            { 'content-type': 'text/plain', ...response.headers },
+            response.body ?? `status ${status}`,
+          );
         }
       };
       if (response.delayMs) setTimeout(send, response.delayMs);
@@ -468,7 +501,9 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
     const start = Date.now();
     while (!predicate()) {
       if (Date.now() - start > timeoutMs) {
-        throw new Error(`OTLP receiver: gave up waiting for ${what} after ${timeoutMs} ms (${spans} spans received)`);
+        throw new Error(
+          `OTLP receiver: gave up waiting for ${what} after ${timeoutMs} ms (${spans} spans received)`,
+        );
       }
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -485,7 +520,8 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
     spanIds,
     spanCount: () => spans,
     latestMetric: (name) => {
-      for (let i = metrics.length - 1; i >= 0; i--) if (metrics[i]!.name === name) return metrics[i];
+      for (let i = metrics.length - 1; i >= 0; i--)
+        if (metrics[i]!.name === name) return metrics[i];
       return undefined;
     },
     respondWith: (r) => {

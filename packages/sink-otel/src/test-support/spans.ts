@@ -1,10 +1,10 @@
 import {
   type CompletedSpan,
+  generateSpanId,
+  generateTraceId,
   type MetricEvent,
   type SinkContext,
   type UnstructuredLogEvent,
-  generateSpanId,
-  generateTraceId,
 } from '@telemetry/core';
 
 /** A completed span as the dispatcher would hand it to a sink. */
@@ -26,7 +26,10 @@ export function completedSpan(overrides: Partial<CompletedSpan> = {}): Completed
   };
 }
 
-export function logEvent(span: Pick<CompletedSpan, 'trace_id' | 'span_id'>, fields: Partial<UnstructuredLogEvent> = {}) {
+export function logEvent(
+  span: Pick<CompletedSpan, 'trace_id' | 'span_id'>,
+  fields: Partial<UnstructuredLogEvent> = {},
+) {
   return {
     type: 'unstructured_log',
     trace_id: span.trace_id,
@@ -39,7 +42,10 @@ export function logEvent(span: Pick<CompletedSpan, 'trace_id' | 'span_id'>, fiel
   } satisfies UnstructuredLogEvent as UnstructuredLogEvent;
 }
 
-export function metricEvent(span: Pick<CompletedSpan, 'trace_id' | 'span_id'>, fields: Partial<MetricEvent> = {}) {
+export function metricEvent(
+  span: Pick<CompletedSpan, 'trace_id' | 'span_id'>,
+  fields: Partial<MetricEvent> = {},
+) {
   return {
     type: 'metric',
     trace_id: span.trace_id,
