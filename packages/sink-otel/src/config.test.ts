@@ -115,7 +115,7 @@ describe('resolveOtlpEndpoints', () => {
     });
   });
 
-  it('reads headers and timeouts from the environment unless given', () => {
+  it('reads headers and timeouts from the environment; options win key by key', () => {
     const env = {
       OTEL_EXPORTER_OTLP_HEADERS: 'api-key=abc,x-tenant=t%201',
       OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'api-key=traces-key',

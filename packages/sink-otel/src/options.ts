@@ -29,7 +29,8 @@ export interface OtelSinkOptions {
    */
   readonly metricsEndpoint?: string;
   /**
-   * HTTP headers sent with every export (an API key, for instance).
+   * HTTP headers sent with every export (an API key, for instance), over
+   * those of the environment.
    * @default OTEL_EXPORTER_OTLP_TRACES_HEADERS / OTEL_EXPORTER_OTLP_METRICS_HEADERS over OTEL_EXPORTER_OTLP_HEADERS (`k=v,k2=v2`), else none
    */
   readonly headers?: Readonly<Record<string, string>>;
@@ -234,13 +235,18 @@ export function resolveOtlpEndpoints(
     pickMetrics(metricsUrlFromTracesUrl(envTraces), 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
   }
 
+  // As the OTel exporters merge them: options over the signal's variable over the generic one.
   const envHeaders = parseKeyValueList(env.OTEL_EXPORTER_OTLP_HEADERS);
-  const tracesHeaders = options.headers
-    ? { ...options.headers }
-    : { ...envHeaders, ...parseKeyValueList(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS) };
-  const metricsHeaders = options.headers
-    ? { ...options.headers }
-    : { ...envHeaders, ...parseKeyValueList(env.OTEL_EXPORTER_OTLP_METRICS_HEADERS) };
+  const tracesHeaders = {
+    ...envHeaders,
+    ...parseKeyValueList(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS),
+    ...options.headers,
+  };
+  const metricsHeaders = {
+    ...envHeaders,
+    ...parseKeyValueList(env.OTEL_EXPORTER_OTLP_METRICS_HEADERS),
+    ...options.headers,
+  };
 
   const envTimeout = positiveNumber(env.OTEL_EXPORTER_OTLP_TIMEOUT);
   const tracesTimeoutMillis =

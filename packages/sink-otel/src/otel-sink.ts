@@ -2,6 +2,7 @@ import type { InstrumentationScope } from '@opentelemetry/core';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { defaultResource, type Resource, resourceFromAttributes } from '@opentelemetry/resources';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { CompletedSpan, SinkContext, TelemetrySink } from '@telemetry/core';
 import { OTLP_ERROR_CODES, OtlpExportError } from './errors.ts';
 import {
@@ -104,7 +105,7 @@ class OtlpSink implements OtelSink {
     this.endpoints = { traces: tracesUrl, metrics: metricsUrl };
 
     const attributes: Record<string, string | number | boolean> = { ...config.resourceAttributes };
-    if (config.serviceName !== undefined) attributes['service.name'] = config.serviceName;
+    if (config.serviceName !== undefined) attributes[ATTR_SERVICE_NAME] = config.serviceName;
     // One shared object: the OTLP encoder groups spans by resource and scope identity.
     this.resource = defaultResource().merge(resourceFromAttributes(attributes));
 

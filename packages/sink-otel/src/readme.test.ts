@@ -1,0 +1,43 @@
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterEach, expect, it } from 'vitest';
+import { startOtlpReceiver } from './test-support/otlp-receiver.ts';
+
+const README = fileURLToPath(new URL('../README.md', import.meta.url));
+const SNIPPET = fileURLToPath(new URL('./test-support/readme-usage.generated.ts', import.meta.url));
+
+afterEach(() => rmSync(SNIPPET, { force: true }));
+
+it('runs the README Usage snippet and exports what the README says', async () => {
+  const readme = readFileSync(README, 'utf8');
+  const usage = readme.slice(readme.indexOf('## Usage'));
+  const code = /```ts\n([\s\S]*?)```/.exec(usage)![1]!;
+  const r = await startOtlpReceiver();
+  try {
+    expect(code).toContain("'http://localhost:4318/v1/traces'");
+    writeFileSync(SNIPPET, code.replace("'http://localhost:4318/v1/traces'", `'${r.tracesUrl}'`));
+    await import(SNIPPET);
+
+    expect(r.traces.map((s) => s.name).sort()).toEqual(['chat_completion', 'inference']);
+    const root = r.traces.find((s) => s.name === 'chat_completion')!;
+    const inference = r.traces.find((s) => s.name === 'inference')!;
+    expect(inference.traceId).toBe(root.traceId);
+    expect(inference.parentSpanId).toBe(root.spanId);
+    expect(root.attributes).toEqual({ model: 'llama-3' });
+    expect(root.resource['service.name']).toBe('my-app');
+    expect(inference.events.map((e) => [e.name, e.attributes])).toEqual([
+      [
+        'prompt ready',
+        { 'logger.name': 'app', messages: 3, message: 'prompt ready', severity: 'info' },
+      ],
+      ['metric.prompt_tokens', { model: 'llama-3', value: 812, unit: 'tokens' }],
+    ]);
+    const tokens = r.latestMetric('prompt_tokens')!;
+    expect(tokens).toMatchObject({ kind: 'sum', monotonic: true, unit: 'tokens' });
+    expect(tokens.points).toEqual([
+      expect.objectContaining({ value: 812, valueType: 'int', attributes: { model: 'llama-3' } }),
+    ]);
+  } finally {
+    await r.close();
+  }
+});
