@@ -93,7 +93,7 @@ function endpointSchema(key: string) {
 }
 
 /** A comma-separated string is a list (`"console,sqlite"`); empty entries are ignored. */
-function splitSinks(value: unknown): unknown {
+export function splitSinks(value: unknown): unknown {
   if (value === null || value === undefined) return undefined;
   const items =
     typeof value === 'string' ? value.split(',').map((s) => s.trim()) : Array.isArray(value) ? value : undefined;

@@ -5,9 +5,12 @@ import { TelemetryConfigError } from '@telemetry/core';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import {
+  BUILTIN_SINKS,
+  type BuiltinSinkName,
   createMetaReferenceConfigSchema,
   type MetaReferenceConfig,
   rejectUnknownKeys,
+  splitSinks,
 } from './config-schema.ts';
 import { META_REFERENCE_DEFAULTS } from './defaults.ts';
 import { describeValue, didYouMean } from './describe.ts';
@@ -71,23 +74,42 @@ export function parseContext(options: ParseOptions = {}): ParseContext {
   };
 }
 
+const OTEL_CONFIG_KEYS = [
+  'otel_exporter_otlp_endpoint',
+  'otel_endpoint',
+  'otel_trace_endpoint',
+  'otel_metric_endpoint',
+] as const;
+
 const OTEL_ENV = [
   'OTEL_EXPORTER_OTLP_ENDPOINT',
   'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
   'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT',
 ] as const;
 
-/** The otel sinks need an endpoint from the config or the environment; say both ways when there is none. */
-function checkOtelEndpoint(config: MetaReferenceConfig, env: Env): string | undefined {
-  const traces = config.sinks.includes('otel_trace');
-  const metrics = config.sinks.includes('otel_metric');
+/**
+ * The otel sinks need an endpoint from the config or the environment; say both
+ * ways when there is none. Reads the block as written, so that this problem is
+ * listed even when the block has others.
+ */
+function checkOtelEndpoint(raw: unknown, env: Env): string | undefined {
+  if (!isPlainObject(raw)) return undefined;
+  const sinks = splitSinks(raw.sinks);
+  if (!Array.isArray(sinks)) return undefined;
+  const names = new Set(
+    sinks.flatMap((name) =>
+      typeof name === 'string' && Object.hasOwn(BUILTIN_SINKS, name)
+        ? [...BUILTIN_SINKS[name as BuiltinSinkName]]
+        : [],
+    ),
+  );
+  const traces = names.has('otel_trace');
+  const metrics = names.has('otel_metric');
   if (!traces && !metrics) return undefined;
-  const configured =
-    config.otel_exporter_otlp_endpoint ??
-    config.otel_endpoint ??
-    config.otel_trace_endpoint ??
-    config.otel_metric_endpoint;
-  if (configured !== undefined || OTEL_ENV.some((name) => env[name])) return undefined;
+  const configured = OTEL_CONFIG_KEYS.some(
+    (key) => typeof raw[key] === 'string' && raw[key] !== '',
+  );
+  if (configured || OTEL_ENV.some((name) => env[name])) return undefined;
   const sink = traces && metrics ? 'otel' : traces ? 'otel_trace' : 'otel_metric';
   return `sink "${sink}" needs an OTLP endpoint: set otel_exporter_otlp_endpoint (e.g. http://localhost:4318) or otel_endpoint (e.g. http://localhost:4318/v1/traces) in this config, or the environment variable OTEL_EXPORTER_OTLP_ENDPOINT`;
 }
@@ -103,13 +125,10 @@ function parseMetaReferenceBlock(
     env: ctx.env,
   });
   const result = schema.safeParse(raw);
-  if (!result.success) {
-    issues.push(...issuesFromZodError(result.error, prefix));
-    return undefined;
-  }
-  const otelProblem = checkOtelEndpoint(result.data, ctx.env);
+  if (!result.success) issues.push(...issuesFromZodError(result.error, prefix));
+  const otelProblem = checkOtelEndpoint(raw, ctx.env);
   if (otelProblem) issues.push({ path: [...prefix, 'sinks'], message: otelProblem });
-  return result.data;
+  return result.success ? result.data : undefined;
 }
 
 const ENTRY_KEYS = ['provider_id', 'provider_type', 'config'] as const;
@@ -131,7 +150,7 @@ const EntrySchema = z
             ? `required: the provider type, such as "${META_REFERENCE_DEFAULTS.providerType}"`
             : `expected a provider type such as "${META_REFERENCE_DEFAULTS.providerType}", got ${describeValue(issue.input)}`,
       }),
-      config: z.unknown(),
+      config: z.unknown().optional(),
     },
     {
       error: (issue) =>
@@ -344,9 +363,14 @@ export async function loadRunConfigWith(
     );
   }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) {
-    const details = doc.errors.map((e) => e.message.split('\n')[0]).join('; ');
+    const details = doc.errors
+      .map((e) => {
+        const { line, col } = lineCounter.linePos(e.pos[0]);
+        return `${e.message} (line ${line}, column ${col})`;
+      })
+      .join('; ');
     throw new TelemetryConfigError(
       `Cannot parse the telemetry run config ${file} as YAML: ${details}`,
       { cause: doc.errors[0] },
