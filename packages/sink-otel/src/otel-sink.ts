@@ -114,8 +114,9 @@ class OtlpSink implements OtelSink {
         url: tracesUrl,
         headers: { ...endpoints.tracesHeaders },
         timeoutMillis: endpoints.tracesTimeoutMillis,
-        // Our queue keeps at most maxConcurrentExports in flight, far below this limit.
-        concurrencyLimit: DEFAULTS.maxConcurrentExports + 1,
+        // Our queue keeps at most maxConcurrentExports in flight; the margin covers
+        // requests the exporter has answered but not yet forgotten.
+        concurrencyLimit: DEFAULTS.maxConcurrentExports * 2,
       });
       const resource = this.resource;
       this.queue = new TraceExportQueue(

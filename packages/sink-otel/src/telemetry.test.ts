@@ -226,6 +226,9 @@ describe('through createTelemetry and the tracing helpers', () => {
     expect(2 * r.spanCount()).toBe(stats.sinks.otel!.delivered);
     expect(otel.stats().exportedSpans).toBe(r.spanCount());
     expect(r.spanCount()).toBeGreaterThan(0);
+    // No export failed on the way (no spurious "Concurrent export limit reached").
+    expect(stats.sinks.otel!.lastError).toBeUndefined();
+    expect(otel.stats().exportRequests).toBe(Math.ceil(r.spanCount() / 2000));
   });
 
   it('a burst of 200,000 spans past the sink’s own buffer: overflow is counted under otlp_queue_full', async () => {

@@ -319,7 +319,9 @@ export class TraceExportQueue {
         );
       }
     }
-    this.pump();
+    // Not from inside the exporter's callback: the exporter forgets this request
+    // only after the callback returns, and counts it against its concurrency limit until then.
+    this.schedulePump();
   }
 
   /** The collector refused the batch for good: count it and say why. */
