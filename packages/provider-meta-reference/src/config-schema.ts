@@ -96,7 +96,11 @@ function endpointSchema(key: string) {
 export function splitSinks(value: unknown): unknown {
   if (value === null || value === undefined) return undefined;
   const items =
-    typeof value === 'string' ? value.split(',').map((s) => s.trim()) : Array.isArray(value) ? value : undefined;
+    typeof value === 'string'
+      ? value.split(',').map((s) => s.trim())
+      : Array.isArray(value)
+        ? value
+        : undefined;
   if (!items) return value;
   return items.filter((item) => item !== '' && item !== undefined && item !== null);
 }

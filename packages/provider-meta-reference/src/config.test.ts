@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are Llama Stack ${env.NAME} references, on purpose.
 import { TelemetryValidationError } from '@telemetry/core';
 import {
   createMetaReferenceConfigSchema,
@@ -84,7 +85,10 @@ describe('defaults', () => {
         { sinks: null, sqlite_db_path: null, service_name: null, otel_endpoint: null },
         { env },
       ),
-    ).toEqual({ sinks: ['console', 'sqlite'], sqlite_db_path: '/home/ada/.llama/runtime/trace_store.db' });
+    ).toEqual({
+      sinks: ['console', 'sqlite'],
+      sqlite_db_path: '/home/ada/.llama/runtime/trace_store.db',
+    });
   });
 
   it('expand ~ in sqlite_db_path', () => {
@@ -96,9 +100,14 @@ describe('defaults', () => {
 
 describe('sinks', () => {
   it('accepts a comma-separated string, trimming spaces and ignoring empty entries', () => {
-    expect(parseTelemetryConfig({ sinks: 'console, sqlite,,otel_trace ,' }, {
-      env: { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' },
-    }).sinks).toEqual(['console', 'sqlite', 'otel_trace']);
+    expect(
+      parseTelemetryConfig(
+        { sinks: 'console, sqlite,,otel_trace ,' },
+        {
+          env: { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' },
+        },
+      ).sinks,
+    ).toEqual(['console', 'sqlite', 'otel_trace']);
     expect(parseTelemetryConfig({ sinks: 'sqlite' }, { env }).sinks).toEqual(['sqlite']);
   });
 
@@ -356,7 +365,9 @@ describe('malformed configs: one error listing every problem, with its path and 
 
   it('8. an unknown provider_type', () => {
     expect(
-      parse({ telemetry: [{ provider_id: 'm', provider_type: 'inline::meta_reference', config: {} }] }),
+      parse({
+        telemetry: [{ provider_id: 'm', provider_type: 'inline::meta_reference', config: {} }],
+      }),
     ).toMatchInlineSnapshot(`
       "Invalid telemetry config (1 problem):
         - telemetry[0].provider_type: unknown provider type "inline::meta_reference" (did you mean "inline::meta-reference"?); expected one of: inline::meta-reference"
@@ -364,7 +375,9 @@ describe('malformed configs: one error listing every problem, with its path and 
   });
 
   it('9. a provider without provider_id and provider_type, and with a misspelt key', () => {
-    expect(parse({ telemetry: [{ providor_type: 'inline::meta-reference' }] })).toMatchInlineSnapshot(`
+    expect(
+      parse({ telemetry: [{ providor_type: 'inline::meta-reference' }] }),
+    ).toMatchInlineSnapshot(`
       "Invalid telemetry config (3 problems):
         - telemetry[0].provider_id: required: a name for this provider, such as "meta-reference"
         - telemetry[0].provider_type: required: the provider type, such as "inline::meta-reference"
@@ -480,8 +493,14 @@ describe('the exported schema', () => {
     const result = schema.safeParse({ sinks: 'kafka', color: true });
     expect(result.success).toBe(false);
     expect(result.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
-      ['sinks.0', 'unknown sink "kafka"; expected one of: console, sqlite, otel, otel_trace, otel_metric'],
-      ['color', 'unknown key; expected one of: sinks, sqlite_db_path, service_name, otel_exporter_otlp_endpoint, otel_endpoint, otel_trace_endpoint, otel_metric_endpoint'],
+      [
+        'sinks.0',
+        'unknown sink "kafka"; expected one of: console, sqlite, otel, otel_trace, otel_metric',
+      ],
+      [
+        'color',
+        'unknown key; expected one of: sinks, sqlite_db_path, service_name, otel_exporter_otlp_endpoint, otel_endpoint, otel_trace_endpoint, otel_metric_endpoint',
+      ],
     ]);
   });
 });

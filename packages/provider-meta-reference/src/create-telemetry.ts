@@ -8,7 +8,13 @@ import {
 import type { MetaReferenceConfig } from './config-schema.ts';
 import { META_REFERENCE_DEFAULTS } from './defaults.ts';
 import { SinkStartError } from './errors.ts';
-import { checkSink, createMetaReferenceSinks, packagesNeeded, shutdownAll } from './meta-reference.ts';
+import { validationError } from './issues.ts';
+import {
+  checkSink,
+  createMetaReferenceSinks,
+  packagesNeeded,
+  shutdownAll,
+} from './meta-reference.ts';
 import { registerReplacing } from './register.ts';
 import type { SinkOptions } from './registry.ts';
 import {
@@ -18,7 +24,6 @@ import {
   parseRunConfigValue,
   type TelemetryRunConfig,
 } from './run-config.ts';
-import { validationError } from './issues.ts';
 import { installShutdownHooks, type ShutdownHookOptions } from './shutdown-hooks.ts';
 import { loadSinkPackages, type SinkPackageKey } from './sink-loader.ts';
 
@@ -149,7 +154,11 @@ export async function createTelemetryFromConfig(
           env: ctx.env,
         });
       } catch (error) {
-        throw new SinkStartError(provider.provider_id, `its sinks (${provider.provider_type})`, error);
+        throw new SinkStartError(
+          provider.provider_id,
+          `its sinks (${provider.provider_type})`,
+          error,
+        );
       }
       for (const sink of Array.isArray(made) ? made : [made]) {
         checkSink(sink, provider.provider_id, `a sink (${provider.provider_type})`);

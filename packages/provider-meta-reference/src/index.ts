@@ -9,7 +9,10 @@ export {
   createMetaReferenceConfigSchema,
   META_REFERENCE_CONFIG_KEYS,
 } from './config-schema.ts';
-export type { CreateTelemetryFromConfigOptions, TelemetryConfigSource } from './create-telemetry.ts';
+export type {
+  CreateTelemetryFromConfigOptions,
+  TelemetryConfigSource,
+} from './create-telemetry.ts';
 export { createTelemetryFromConfig } from './create-telemetry.ts';
 export { defaultSqliteDbPath, META_REFERENCE_DEFAULTS } from './defaults.ts';
 export type { Env } from './env-substitution.ts';

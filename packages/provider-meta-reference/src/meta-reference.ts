@@ -137,7 +137,11 @@ export async function createMetaReferenceSinks(
 }
 
 /** A factory of someone else's must have returned a sink, or the dispatcher would fail later and less clearly. */
-export function checkSink(sink: unknown, providerId: string, label: string): asserts sink is TelemetrySink {
+export function checkSink(
+  sink: unknown,
+  providerId: string,
+  label: string,
+): asserts sink is TelemetrySink {
   const s = sink as Partial<TelemetrySink> | null | undefined;
   if (
     typeof s !== 'object' ||

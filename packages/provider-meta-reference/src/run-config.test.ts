@@ -88,7 +88,11 @@ server:
 `,
     );
     const config = await loadRunConfig(pathToFileURL(path), {
-      env: { ...env, TELEMETRY_SINKS: 'console,otel_trace', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' },
+      env: {
+        ...env,
+        TELEMETRY_SINKS: 'console,otel_trace',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318',
+      },
     });
     expect(config.telemetry).toEqual([
       {
@@ -107,7 +111,15 @@ server:
   it('reads JSON too', async () => {
     const path = await file(
       'run.json',
-      JSON.stringify({ telemetry: [{ provider_id: 'm', provider_type: 'inline::meta-reference', config: { sinks: 'sqlite' } }] }),
+      JSON.stringify({
+        telemetry: [
+          {
+            provider_id: 'm',
+            provider_type: 'inline::meta-reference',
+            config: { sinks: 'sqlite' },
+          },
+        ],
+      }),
     );
     expect((await loadRunConfig(path, { env })).telemetry[0]!.config).toEqual({
       sinks: ['sqlite'],
@@ -145,13 +157,17 @@ telemetry:
     const path = await file('broken.yaml', 'telemetry:\n  - provider_id: [meta-reference\n');
     const error = await failure(loadRunConfig(path, { env }));
     expect(error).toBeInstanceOf(TelemetryConfigError);
-    expect(error.message.replace(dir, '<dir>')).toMatchInlineSnapshot(`"Cannot parse the telemetry run config <dir>/broken.yaml as YAML: Flow sequence in block collection must be sufficiently indented and end with a ] (line 3, column 1)"`);
+    expect(error.message.replace(dir, '<dir>')).toMatchInlineSnapshot(
+      `"Cannot parse the telemetry run config <dir>/broken.yaml as YAML: Flow sequence in block collection must be sufficiently indented and end with a ] (line 3, column 1)"`,
+    );
   });
 
   it('says which file is missing', async () => {
     const error = await failure(loadRunConfig(join(dir, 'nope.yaml'), { env }));
     expect(error).toBeInstanceOf(TelemetryConfigError);
     expect((error as TelemetryConfigError).code).toBe('TELEMETRY_CONFIG');
-    expect(error.message).toContain(`Cannot read the telemetry run config ${join(dir, 'nope.yaml')}: no such file.`);
+    expect(error.message).toContain(
+      `Cannot read the telemetry run config ${join(dir, 'nope.yaml')}: no such file.`,
+    );
   });
 });

@@ -143,7 +143,9 @@ const EntrySchema = z
               ? 'required: a name for this provider, such as "meta-reference"'
               : `expected a provider name such as "meta-reference", got ${describeValue(issue.input)}`,
         })
-        .min(1, { error: 'expected a provider name such as "meta-reference", got an empty string' }),
+        .min(1, {
+          error: 'expected a provider name such as "meta-reference", got an empty string',
+        }),
       provider_type: z.string({
         error: (issue) =>
           issue.input === undefined
@@ -291,7 +293,12 @@ export function parseRunConfigValue(
     if (nested) {
       return {
         config: {
-          telemetry: parseProviderList(providers.telemetry, ['providers', 'telemetry'], ctx, issues),
+          telemetry: parseProviderList(
+            providers.telemetry,
+            ['providers', 'telemetry'],
+            ctx,
+            issues,
+          ),
         },
         issues,
       };

@@ -89,7 +89,11 @@ describe("the seed's YAML", () => {
     });
     expect(spans.map((s) => [s.name, s.trace_id])).toEqual([['chat_completion', traceId]]);
     const tree = await telemetry.getSpanTree(trace.root_span_id);
-    expect(Object.values(tree).map((s) => s.name).sort()).toEqual(['chat_completion', 'retrieve']);
+    expect(
+      Object.values(tree)
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(['chat_completion', 'retrieve']);
     const series = await telemetry.queryMetrics('documents_retrieved', {
       query_type: 'range',
       start_time: Math.floor(Date.now() / 1000) - 3600,

@@ -112,8 +112,8 @@ function onExit(): void {
   for (const entry of state().entries.values()) {
     try {
       const stats = entry.target.stats();
-      pending += stats.queued;
-      for (const sink of Object.values(stats.sinks)) pending += sink.pending;
+      // A sink's pending count includes the shared queue: the slowest sink says what is lost.
+      pending += Math.max(stats.queued, ...Object.values(stats.sinks).map((sink) => sink.pending));
     } catch {
       // A pipeline that cannot report is not worth a crash at exit.
     }

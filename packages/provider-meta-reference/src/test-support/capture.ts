@@ -3,7 +3,11 @@ import { Writable } from 'node:stream';
 /** A real Writable that keeps what it is given, as text: the console sink's stream in tests. */
 export class CaptureStream extends Writable {
   private readonly chunks: string[] = [];
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void) {
+  override _write(
+    chunk: Buffer,
+    _encoding: BufferEncoding,
+    callback: (error?: Error | null) => void,
+  ) {
     this.chunks.push(chunk.toString('utf8'));
     callback();
   }
