@@ -15,7 +15,7 @@ import { createTelemetry } from '@telemetry/core';
 import { createOtelSink } from '../dist/index.js';
 
 const N = Number(process.env.BENCH_SPANS ?? 100_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CHUNK = 1_000; // spans per event-loop turn in the steady scenario
 
 const shared = new SharedArrayBuffer(12);
@@ -64,6 +64,13 @@ async function runToolkit(n, { sized, steady }) {
     serviceName: 'bench',
     ...(sized ? { maxQueueSize: n } : {}),
   });
+  // Notes when core hands over the last completed span, to split core's work from the export.
+  let lastWrite = 0;
+  const write = sink.writeSpans.bind(sink);
+  sink.writeSpans = (spans) => {
+    write(spans);
+    lastWrite = nowMs();
+  };
   const telemetry = createTelemetry({
     sinks: [sink],
     warn: () => {},
@@ -76,13 +83,17 @@ async function runToolkit(n, { sized, steady }) {
     (body) => telemetry.withTrace('root', body),
     (i) => telemetry.withSpan('op', () => {}, { attributes: attributes(i) }),
   );
+  const loopEnd = nowMs();
   await telemetry.shutdown();
-  const elapsed = nowMs() - t0;
+  const end = nowMs();
+  const elapsed = end - t0;
+  // After the caller's loop: core assembling spans (until the last write), then the sink exporting.
+  const phases = steady ? undefined : { core: lastWrite - loopEnd, export: end - lastWrite };
   const stats = telemetry.stats();
   const arrived = Atomics.load(counters, 0);
   const reasons = { ...stats.dropped };
   for (const [k, v] of Object.entries(stats.sinks.otel.dropped)) reasons[k] = (reasons[k] ?? 0) + v;
-  return { arrived, elapsed, loopMs, reasons };
+  return { arrived, elapsed, loopMs, reasons, phases };
 }
 
 async function runSdk(n, { sized, steady }) {
@@ -115,6 +126,7 @@ async function runSdk(n, { sized, steady }) {
     },
     (i) => tracer.startSpan('op', { attributes: attributes(i) }, rootCtx).end(),
   );
+  const loopEnd = nowMs();
   let flushError;
   try {
     await provider.forceFlush();
@@ -122,13 +134,16 @@ async function runSdk(n, { sized, steady }) {
     flushError = error instanceof Error ? error.message : String(error);
   }
   await provider.shutdown().catch(() => {});
-  const elapsed = nowMs() - t0;
+  const end = nowMs();
+  const elapsed = end - t0;
   const arrived = Atomics.load(counters, 0);
+  const phases = steady ? undefined : { export: end - loopEnd };
   return {
     arrived,
     elapsed,
     loopMs,
     reasons: flushError ? { [`forceFlush: ${flushError}`]: 1 } : {},
+    phases,
   };
 }
 
@@ -144,6 +159,10 @@ function summarize(runs, n) {
     dropped: median(runs, (r) => n - r.arrived),
     loopMs: median(runs, (r) => r.loopMs),
     reasons: runs.at(-1).reasons,
+    phases: runs[0].phases && {
+      core: runs[0].phases.core === undefined ? undefined : median(runs, (r) => r.phases.core),
+      export: median(runs, (r) => r.phases.export),
+    },
   };
 }
 
@@ -196,6 +215,13 @@ for (const sc of scenarios) {
     console.log(
       `  ${name.padEnd(52)}${pad(fmt(x.spansPerSec), 10)}${pad(fmt(x.arrived), 10)}${pad(fmt(x.dropped), 10)}${pad(x.loopMs.toFixed(0), 11)}`,
     );
+    if (x.phases) {
+      const core =
+        x.phases.core === undefined ? '' : `core assembling spans ${x.phases.core.toFixed(0)} ms, `;
+      console.log(
+        `      after the caller's loop: ${core}exporting ${x.phases.export.toFixed(0)} ms`,
+      );
+    }
     const reasons = Object.entries(x.reasons);
     if (reasons.length > 0) {
       console.log(
