@@ -186,6 +186,50 @@ describe('through createTelemetry and the tracing helpers', () => {
     expect(r.traces[0]!.flags & 0x300).toBe(0x300);
   });
 
+  it('the receiver down for 2 seconds, then up: every span arrives and nothing is counted lost', async () => {
+    const r = await receiver();
+    await r.stop();
+    const { telemetry } = setup({ endpoint: r.tracesUrl, timeoutMillis: 300 });
+    const ids: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      telemetry.withTrace(`request ${i}`, (root) => {
+        ids.push(root.span_id);
+        telemetry.withSpan('step', (s) => {
+          ids.push(s.span_id);
+          s.metric('steps', 1, '1');
+        });
+      });
+    }
+    const flushed = telemetry.flush({ timeoutMs: 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect(r.spanCount()).toBe(0);
+    await r.start();
+    expect(await flushed).toBe(true);
+
+    expect(r.spanIds.size).toBe(400);
+    const arrived = new Set(r.traces.map((t) => t.spanId));
+    for (const id of ids) expect(arrived.has(id)).toBe(true);
+    expect(r.latestMetric('steps')!.points[0]!.value).toBe(200);
+    const stats = telemetry.stats();
+    expect(stats.sinks.otel).toMatchObject({ delivered: stats.accepted, dropped: {}, pending: 0 });
+    expect(stats.sinks.otel!.lastError).toContain('ECONNREFUSED');
+  });
+
+  it('a receiver answering 503, then 200: retried and delivered', async () => {
+    const r = await receiver({
+      responder: ({ signal, attempt }) => (signal === 'traces' && attempt <= 2 ? 503 : 200),
+    });
+    const { telemetry } = setup({ endpoint: r.tracesUrl, timeoutMillis: 300, metrics: false });
+    for (let i = 0; i < 50; i++) telemetry.withTrace('t', () => {});
+    expect(await telemetry.flush()).toBe(true);
+    expect(r.requests.filter((q) => q.signal === 'traces').map((q) => q.status)).toEqual([
+      503, 503, 200,
+    ]);
+    expect(r.spanIds.size).toBe(50);
+    const stats = telemetry.stats();
+    expect(stats.sinks.otel).toMatchObject({ delivered: 100, dropped: {}, pending: 0 });
+  });
+
   it('shows refused spans in core’s stats under this sink', async () => {
     const r = await receiver({ responder: ({ signal }) => (signal === 'traces' ? 400 : 200) });
     const { telemetry, warnings } = setup({ endpoint: r.tracesUrl, metrics: false });
