@@ -359,44 +359,11 @@ export class Telemetry implements TraceStore {
 
   /**
    * A method decorator (standard TC39 decorators, or TypeScript's
-   * `experimentalDecorators`): each call runs in a span named `Class.method`.
+   * `experimentalDecorators`): each call runs in a span named `Class.method`
+   * (or `options.name`).
    */
-  trace(
-    options: TracedOptions = {},
-  ): MethodDecorator &
-    (<F extends AnyFunction>(method: F, context: ClassMethodDecoratorContext) => F) {
-    const telemetry = this;
-    return ((...args: unknown[]) => {
-      if (args.length === 2 && typeof args[0] === 'function') {
-        const [method, context] = args as [AnyFunction, ClassMethodDecoratorContext];
-        const methodName = String(context.name);
-        return function (this: any, ...callArgs: unknown[]) {
-          const className = this?.constructor?.name ?? 'Object';
-          return telemetry.tracedCall(
-            `${className}.${methodName}`,
-            method,
-            this,
-            callArgs,
-            options,
-            false,
-          );
-        };
-      }
-      const [target, key, descriptor] = args as [object, PropertyKey, PropertyDescriptor];
-      const method = descriptor.value as AnyFunction;
-      const className = typeof target === 'function' ? target.name : target.constructor.name;
-      descriptor.value = function (this: unknown, ...callArgs: unknown[]) {
-        return telemetry.tracedCall(
-          `${className}.${String(key)}`,
-          method,
-          this,
-          callArgs,
-          options,
-          false,
-        );
-      };
-      return descriptor;
-    }) as never;
+  trace(options: TracedOptions = {}): MethodDecoratorOfBothKinds {
+    return traceDecoratorWith(options, () => this);
   }
 
   /**
@@ -406,49 +373,7 @@ export class Telemetry implements TraceStore {
    * starts with `_` are left alone. Returns the same class or object.
    */
   autoTrace<T extends object>(target: T, options: AutoTraceOptions = {}): T {
-    const isClass = typeof target === 'function' && (target as AnyFunction).prototype !== undefined;
-    const holder: Record<string, unknown> = isClass
-      ? (target as AnyFunction).prototype
-      : (target as Record<string, unknown>);
-    const className =
-      options.name ??
-      (isClass
-        ? (target as AnyFunction).name
-        : (target as object).constructor?.name && (target as object).constructor !== Object
-          ? (target as object).constructor.name
-          : 'Object');
-    const seen = new Set<string>();
-    let proto: object | null = holder;
-    while (proto && proto !== Object.prototype && proto !== Function.prototype) {
-      for (const key of Object.getOwnPropertyNames(proto)) {
-        if (key === 'constructor' || key.startsWith('_') || seen.has(key)) continue;
-        seen.add(key);
-        const descriptor = Object.getOwnPropertyDescriptor(proto, key);
-        if (
-          !descriptor ||
-          typeof descriptor.value !== 'function' ||
-          descriptor.get ||
-          descriptor.set
-        )
-          continue;
-        const method = descriptor.value as AnyFunction & { [AUTO_TRACED]?: true };
-        if (method[AUTO_TRACED]) continue;
-        const telemetry = this;
-        const spanName = `${className}.${key}`;
-        const wrapped = function (this: unknown, ...args: unknown[]) {
-          return telemetry.tracedCall(spanName, method, this, args, {}, { className, method: key });
-        };
-        Object.defineProperty(wrapped, 'name', { value: key });
-        Object.defineProperty(wrapped, AUTO_TRACED, { value: true });
-        Object.defineProperty(holder, key, { ...descriptor, value: wrapped });
-      }
-      // For a plain object, only its own methods; for classes and instances, inherited ones too.
-      proto =
-        isClass || Object.getPrototypeOf(proto) !== Object.prototype
-          ? Object.getPrototypeOf(proto)
-          : null;
-    }
-    return target;
+    return autoTraceWith(target, options, () => this);
   }
 
   /** A logger whose calls become logs of the current span. */
@@ -601,7 +526,8 @@ export class Telemetry implements TraceStore {
     });
   }
 
-  private tracedCall(
+  /** @internal Runs `method` in a span named `name` when a span is current (helpers, decorators, autoTrace). */
+  runTraced(
     name: string,
     method: AnyFunction,
     thisArg: unknown,
@@ -633,6 +559,93 @@ export class Telemetry implements TraceStore {
 }
 
 const AUTO_TRACED = Symbol('@telemetry/core auto-traced');
+
+/** A decorator usable as a TC39 standard method decorator and as a legacy one. */
+export type MethodDecoratorOfBothKinds = MethodDecorator &
+  (<F extends AnyFunction>(method: F, context: ClassMethodDecoratorContext) => F);
+
+/** Builds the method decorator; `resolve` finds the pipeline at each call. */
+export function traceDecoratorWith(
+  options: TracedOptions,
+  resolve: () => Telemetry | undefined,
+): MethodDecoratorOfBothKinds {
+  const run = (name: string, method: AnyFunction, thisArg: unknown, args: unknown[]) => {
+    const telemetry = resolve();
+    if (!telemetry) return method.apply(thisArg, args);
+    return telemetry.runTraced(options.name ?? name, method, thisArg, args, options, false);
+  };
+  return ((...args: unknown[]) => {
+    if (args.length === 2 && typeof args[0] === 'function') {
+      const [method, context] = args as [AnyFunction, ClassMethodDecoratorContext];
+      const methodName = String(context.name);
+      return function (this: any, ...callArgs: unknown[]) {
+        return run(`${this?.constructor?.name ?? 'Object'}.${methodName}`, method, this, callArgs);
+      };
+    }
+    const [target, key, descriptor] = args as [object, PropertyKey, PropertyDescriptor];
+    const method = descriptor.value as AnyFunction;
+    const className = typeof target === 'function' ? target.name : target.constructor.name;
+    descriptor.value = function (this: unknown, ...callArgs: unknown[]) {
+      return run(`${className}.${String(key)}`, method, this, callArgs);
+    };
+    return descriptor;
+  }) as MethodDecoratorOfBothKinds;
+}
+
+/**
+ * Wraps every public method of a class (its prototype chain) or object so that
+ * each call runs through `resolve()`'s pipeline, looked up per call: a class
+ * auto-traced at import time works once a pipeline is registered later.
+ */
+export function autoTraceWith<T extends object>(
+  target: T,
+  options: AutoTraceOptions,
+  resolve: () => Telemetry | undefined,
+): T {
+  const isClass = typeof target === 'function' && (target as AnyFunction).prototype !== undefined;
+  const holder: Record<string, unknown> = isClass
+    ? (target as AnyFunction).prototype
+    : (target as Record<string, unknown>);
+  const ctor = (target as object).constructor;
+  const className =
+    options.name ??
+    (isClass ? (target as AnyFunction).name : ctor?.name && ctor !== Object ? ctor.name : 'Object');
+  const seen = new Set<string>();
+  let proto: object | null = holder;
+  while (proto && proto !== Object.prototype && proto !== Function.prototype) {
+    for (const key of Object.getOwnPropertyNames(proto)) {
+      if (key === 'constructor' || key.startsWith('_') || seen.has(key)) continue;
+      seen.add(key);
+      const descriptor = Object.getOwnPropertyDescriptor(proto, key);
+      if (
+        !descriptor ||
+        typeof descriptor.value !== 'function' ||
+        descriptor.get ||
+        descriptor.set
+      ) {
+        continue;
+      }
+      const method = descriptor.value as AnyFunction & { [AUTO_TRACED]?: true };
+      if (method[AUTO_TRACED]) continue;
+      const spanName = `${className}.${key}`;
+      const auto = { className, method: key };
+      const wrapped = function (this: unknown, ...args: unknown[]) {
+        const telemetry = resolve();
+        if (!telemetry) return method.apply(this, args);
+        return telemetry.runTraced(spanName, method, this, args, {}, auto);
+      };
+      Object.defineProperty(wrapped, 'name', { value: key });
+      Object.defineProperty(wrapped, AUTO_TRACED, { value: true });
+      Object.defineProperty(holder, key, { ...descriptor, value: wrapped });
+    }
+    // For a plain object, only its own methods; for classes and instances, inherited ones too.
+    proto =
+      isClass || Object.getPrototypeOf(proto) !== Object.prototype
+        ? Object.getPrototypeOf(proto)
+        : null;
+  }
+  return target;
+}
 
 /** Implements `@opentelemetry/api`'s Tracer over a Telemetry pipeline. */
 class TelemetryTracer implements Tracer {

@@ -274,7 +274,7 @@ describe('wrappers, decorators and auto-tracing', () => {
     });
     const all = await spans();
     expect(byName(all, 'Agent.greet').status).toBe('ok');
-    expect(byName(all, 'Agent.fail').status).toBe('error');
+    expect(byName(all, 'custom.name').status).toBe('error');
   });
 
   it('trace() also works as a standard TC39 method decorator', async () => {
@@ -344,6 +344,30 @@ describe('wrappers, decorators and auto-tracing', () => {
       status: 'error',
       status_message: 'bad range',
     });
+  });
+
+  it('autoTrace and @trace applied before any pipeline is registered trace once one is', async () => {
+    await telemetry?.shutdown(); // nothing registered now, as at import time
+    class Early {
+      run() {
+        return 'ran';
+      }
+    }
+    autoTrace(Early);
+    const decorated = { go: () => 'went' };
+    const descriptor = trace()(
+      decorated,
+      'go',
+      Object.getOwnPropertyDescriptor(decorated, 'go')!,
+    ) as PropertyDescriptor;
+    Object.defineProperty(decorated, 'go', descriptor);
+    expect(withTrace('t', () => new Early().run())).toBe('ran'); // no pipeline: runs untraced
+    setup();
+    withTrace('t', () => {
+      new Early().run();
+      decorated.go();
+    });
+    expect((await spans()).map((s) => s.name).sort()).toEqual(['Early.run', 'Object.go', 't']);
   });
 
   it('autoTrace works on plain objects and is idempotent', async () => {

@@ -10,15 +10,17 @@ import type { Logger, LoggerOptions } from './logger.ts';
 import { createLoggerFor } from './logger.ts';
 import { formatTraceparent } from './propagation.ts';
 import type { SpanStatus } from './schemas.ts';
-import type { TelemetrySpan } from './span.ts';
-import { TelemetrySpan as SpanClass } from './span.ts';
+import { TelemetrySpan } from './span.ts';
 import { NOOP_SPAN, type SpanHandle } from './span-runner.ts';
 import {
   type AutoTraceOptions,
+  autoTraceWith,
   getGlobalTelemetry,
+  type MethodDecoratorOfBothKinds,
   type SpanOptionsLite,
   type TracedOptions,
   type TraceOptions,
+  traceDecoratorWith,
 } from './telemetry.ts';
 
 type AnyFunction = (this: any, ...args: any[]) => any;
@@ -67,52 +69,28 @@ export function traced<F extends AnyFunction>(fn: F, options: TracedOptions = {}
   return wrapped as F;
 }
 
-/** A method decorator: each call runs in a span named `Class.method`. */
-export function trace(options: TracedOptions = {}) {
-  return ((...args: unknown[]) => {
-    // Resolve the pipeline per call, so decorating at import time works before register().
-    if (args.length === 2 && typeof args[0] === 'function') {
-      const [method, context] = args as [AnyFunction, ClassMethodDecoratorContext];
-      return function (this: any, ...callArgs: unknown[]) {
-        const t = getGlobalTelemetry();
-        if (!t) return method.apply(this, callArgs);
-        const decorated = t.trace(options)(
-          method as never,
-          context as never,
-        ) as unknown as AnyFunction;
-        return decorated.apply(this, callArgs);
-      };
-    }
-    const [target, key, descriptor] = args as [object, PropertyKey, PropertyDescriptor];
-    const method = descriptor.value as AnyFunction;
-    descriptor.value = function (this: unknown, ...callArgs: unknown[]) {
-      const t = getGlobalTelemetry();
-      if (!t) return method.apply(this, callArgs);
-      const d = t.trace(options)(target, key as string | symbol, {
-        value: method,
-        writable: true,
-        configurable: true,
-      }) as PropertyDescriptor;
-      return (d.value as AnyFunction).apply(this, callArgs);
-    };
-    return descriptor;
-  }) as MethodDecorator &
-    (<F extends AnyFunction>(method: F, context: ClassMethodDecoratorContext) => F);
+/**
+ * A method decorator (TC39 standard, or TypeScript's `experimentalDecorators`):
+ * each call runs in a span named `Class.method` (or `options.name`) of the
+ * pipeline registered at call time, so decorating at import time works before
+ * `register()`.
+ */
+export function trace(options: TracedOptions = {}): MethodDecoratorOfBothKinds {
+  return traceDecoratorWith(options, getGlobalTelemetry);
 }
 
 /**
  * Traces every public method of a class or object, like Llama Stack's
- * `trace_protocol`. Needs a registered pipeline when called.
+ * `trace_protocol`, through the pipeline registered at call time.
  */
-export function autoTrace<T extends object>(target: T, options?: AutoTraceOptions): T {
-  const t = getGlobalTelemetry();
-  return t ? t.autoTrace(target, options) : target;
+export function autoTrace<T extends object>(target: T, options: AutoTraceOptions = {}): T {
+  return autoTraceWith(target, options, getGlobalTelemetry);
 }
 
 /** The current span, if it is one of this toolkit's. */
 export function currentSpan(): TelemetrySpan | undefined {
   const span = otelTrace.getSpan(contextManager.active());
-  return span instanceof SpanClass ? span : undefined;
+  return span instanceof TelemetrySpan ? span : undefined;
 }
 
 /** Sets an attribute on the current span; a no-op outside one. */
