@@ -1,6 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   type CompletedSpan,
   createMemorySink,
@@ -12,6 +13,7 @@ import {
 } from '@telemetry/core';
 import {
   createTelemetryFromConfig,
+  loadRunConfig,
   registerProviderType,
   registerSinkType,
   type SinkFactoryContext,
@@ -156,6 +158,36 @@ describe('from code', () => {
       createTelemetryFromConfig({ sinks: [] }, { env: env(), capacity: -1 }),
     );
     expect(error).toBeInstanceOf(TelemetryValidationError);
+  });
+});
+
+describe('config sources', () => {
+  it('takes a path, or what loadRunConfig returned', async () => {
+    const path = join(dir, 'sources.yaml');
+    await writeFile(
+      path,
+      `telemetry:\n  - provider_id: store\n    provider_type: inline::meta-reference\n    config:\n      sinks: sqlite\n      sqlite_db_path: ':memory:'\n`,
+    );
+    const loaded = await loadRunConfig(path, { env: env() });
+    for (const source of [path, pathToFileURL(path), loaded]) {
+      const telemetry = await createTelemetryFromConfig(source, { env: env() });
+      expect(telemetry.sinks.map((s) => s.name)).toEqual(['sqlite']);
+      expect(telemetry.store).toBeDefined();
+      await telemetry.shutdown();
+    }
+  });
+
+  it('takes one provider entry, or a list of them', async () => {
+    const entry = {
+      provider_id: 'x',
+      provider_type: 'inline::meta-reference',
+      config: { sinks: [] },
+    };
+    for (const source of [entry, [entry]]) {
+      const telemetry = await createTelemetryFromConfig(source, { env: env() });
+      expect(telemetry.sinks).toEqual([]);
+      await telemetry.shutdown();
+    }
   });
 });
 

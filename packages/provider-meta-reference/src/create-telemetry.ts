@@ -35,8 +35,10 @@ import { loadSinkPackages, type SinkPackageKey } from './sink-loader.ts';
 export type TelemetryConfigSource =
   | string
   | URL
+  | TelemetryRunConfig
   | Readonly<Record<string, unknown>>
   | readonly unknown[]
+  | object
   | null
   | undefined;
 

@@ -77,6 +77,28 @@ ${reportError}`,
     );
   });
 
+  it('says the same from CommonJS (require)', async () => {
+    const script = await project.write(
+      'missing-otel.cjs',
+      `const { createTelemetryFromConfig } = require('@telemetry/provider-meta-reference');
+createTelemetryFromConfig({ sinks: ['otel_trace'], otel_endpoint: 'http://127.0.0.1:4318/v1/traces' }).then(
+  () => console.log('created'),
+  (error) => {
+    console.log(JSON.stringify({ code: error.code, message: error.message }));
+    process.exitCode = 1;
+  },
+);
+`,
+    );
+    const result = await project.run(script).done;
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual({
+      code: 'TELEMETRY_SINK_NOT_INSTALLED',
+      message:
+        'Telemetry sink "otel_trace" needs the package @telemetry/sink-otel, which is not installed: run `npm install @telemetry/sink-otel`, or remove "otel_trace" from sinks.',
+    });
+  });
+
   it('runs a registered sink type named in the config, without importing any sink package', async () => {
     const out = join(project.dir, 'custom-events.jsonl');
     await project.write(
@@ -125,5 +147,70 @@ console.log(JSON.stringify({ sinks: telemetry.sinks.map((s) => s.name), stats: t
     ]);
     expect(events[0].payload.name).toBe('handle-request');
     expect(new Set(events.map((e) => e.trace_id)).size).toBe(1);
+  });
+});
+
+describe('a sink package that is installed but cannot load', () => {
+  let broken: TempProject;
+
+  beforeAll(async () => {
+    broken = await createTempProject();
+    // Stand-ins with the real names: one needs a package that is missing, one throws as it loads.
+    const pkg = (name: string) =>
+      JSON.stringify({ name, type: 'module', exports: { '.': './index.js' } });
+    await broken.write(
+      'node_modules/@telemetry/sink-otel/package.json',
+      pkg('@telemetry/sink-otel'),
+    );
+    await broken.write(
+      'node_modules/@telemetry/sink-otel/index.js',
+      `export * from '@opentelemetry/exporter-trace-otlp-proto';\n`,
+    );
+    await broken.write(
+      'node_modules/@telemetry/sink-sqlite/package.json',
+      pkg('@telemetry/sink-sqlite'),
+    );
+    await broken.write(
+      'node_modules/@telemetry/sink-sqlite/index.js',
+      `throw new Error('The module better_sqlite3.node was compiled against a different Node.js version');\n`,
+    );
+  });
+
+  afterAll(async () => {
+    await broken?.remove();
+  });
+
+  async function start(config: string) {
+    const script = await broken.write(
+      `start-${Math.random().toString(36).slice(2)}.mjs`,
+      `import { createTelemetryFromConfig } from '@telemetry/provider-meta-reference';
+try {
+  await createTelemetryFromConfig(${config});
+  console.log('created');
+${reportError}`,
+    );
+    const result = await broken.run(script).done;
+    expect(result.stderr).toBe('');
+    return JSON.parse(result.stdout);
+  }
+
+  it('names the missing dependency and which sink package needs it', async () => {
+    expect(
+      await start(`{ sinks: 'otel', otel_exporter_otlp_endpoint: 'http://127.0.0.1:4318' }`),
+    ).toEqual({
+      name: 'SinkNotInstalledError',
+      code: 'TELEMETRY_SINK_NOT_INSTALLED',
+      message:
+        'Telemetry sink "otel" needs the package @opentelemetry/exporter-trace-otlp-proto (required by @telemetry/sink-otel), which is not installed: run `npm install @opentelemetry/exporter-trace-otlp-proto`, or remove "otel" from sinks.',
+    });
+  });
+
+  it("passes on the package's own error when it is there but fails to load", async () => {
+    expect(await start(`{ sinks: 'sqlite', sqlite_db_path: ':memory:' }`)).toEqual({
+      name: 'SinkLoadError',
+      code: 'TELEMETRY_SINK_LOAD_FAILED',
+      message:
+        'Telemetry sink "sqlite": @telemetry/sink-sqlite is installed but failed to load: The module better_sqlite3.node was compiled against a different Node.js version. Reinstall it, or remove "sqlite" from sinks.',
+    });
   });
 });

@@ -6,7 +6,10 @@
  */
 import { trace as otelTrace } from '@opentelemetry/api';
 import { createMemorySink, createTelemetry, getGlobalTelemetry, withTrace } from '@telemetry/core';
-import { createTelemetryFromConfig } from '@telemetry/provider-meta-reference';
+import {
+  createTelemetryFromConfig,
+  installShutdownHooks,
+} from '@telemetry/provider-meta-reference';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CaptureStream } from './test-support/capture.ts';
 
@@ -148,5 +151,18 @@ describe('register', () => {
     expect(first.stats().dropped).toEqual({ shutdown: 1 });
     await first.flush();
     expect(warnings).toHaveLength(1);
+  });
+
+  it('a replaced pipeline takes its shutdown hooks with it', async () => {
+    const counts = () => ['SIGTERM', 'SIGINT', 'beforeExit'].map((e) => process.listenerCount(e));
+    const before = counts();
+    const options = { env, register: true, shutdownHooks: true } as const;
+    await createTelemetryFromConfig({ sinks: [] }, options);
+    await createTelemetryFromConfig({ sinks: [] }, options);
+    const current = await createTelemetryFromConfig({ sinks: [] }, options);
+    // One listener per event serves every pipeline; the replaced ones are no longer in it.
+    expect(counts().map((n, i) => n - before[i]!)).toEqual([1, 1, 1]);
+    installShutdownHooks(current)();
+    expect(counts()).toEqual(before);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Child-process tests run plain Node, which cannot load TypeScript. Before
  * they run, this builds this package and @telemetry/core from source with
- * tsup (as their own builds do, ESM only) into node_modules/.cache, so that a
+ * tsup (ESM and CommonJS, as their own builds do) into node_modules/.cache, so that a
  * test never depends on a dist being fresh. `temp-project.ts` copies them
  * into throwaway projects.
  */
@@ -18,7 +18,7 @@ async function buildPackage(sourceDir: string, name: string, external: string[])
     config: false,
     entry: { index: join(sourceDir, 'src', 'index.ts') },
     outDir: join(outDir, 'dist'),
-    format: ['esm'],
+    format: ['esm', 'cjs'],
     platform: 'node',
     target: 'node20',
     dts: false,
