@@ -2,7 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 // Tests import workspace packages by name; the `@telemetry/source` export condition
 // points those names at `src/index.ts`, so a test run needs no prior build.
-const conditions = ['@telemetry/source', 'module', 'node', 'development|production'];
+// No `module`: it would pick the OpenTelemetry SDK's extension-less build/esm
+// files, which Node cannot load once vitest externalizes them.
+const conditions = ['@telemetry/source', 'node', 'development|production'];
 
 export const sharedConfig = defineConfig({
   resolve: { conditions },
