@@ -139,7 +139,7 @@ describe('from code', () => {
     );
     expect(error).toBeInstanceOf(TelemetryConfigError);
     expect(error.message).toMatchInlineSnapshot(
-      `"Two sinks are named "sqlite": give the sink you pass in \`sinks\` another \`name\` (configured sinks are named after their type)."`,
+      `"Two sinks are named "sqlite": sink names must be unique. Configured sinks are named after their type; give a sink passed in \`sinks\` (or a \`name\` in sinkOptions) another name."`,
     );
   });
 

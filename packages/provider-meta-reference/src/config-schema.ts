@@ -231,5 +231,5 @@ export function rejectUnknownKeys(allowed: readonly string[]) {
   };
 }
 
-/** The schema with the sink types registered process-wide and `process.env`. */
+/** The type of the zod schema that `createMetaReferenceConfigSchema` returns. */
 export type MetaReferenceConfigSchema = ReturnType<typeof createMetaReferenceConfigSchema>;

@@ -173,7 +173,7 @@ export async function createTelemetryFromConfig(
     for (const sink of all) {
       if (names.has(sink.name)) {
         throw new TelemetryConfigError(
-          `Two sinks are named "${sink.name}": give the sink you pass in \`sinks\` another \`name\` (configured sinks are named after their type${several ? ', prefixed with their provider_id' : ''}).`,
+          `Two sinks are named "${sink.name}": sink names must be unique. Configured sinks are named after their type${several ? ', prefixed with their provider_id' : ''}; give a sink passed in \`sinks\` (or a \`name\` in sinkOptions) another name.`,
         );
       }
       names.add(sink.name);

@@ -6,11 +6,20 @@ import type { Env } from './env-substitution.ts';
 
 /** Options for sinks by sink type (`console`, `sqlite`, `otel`, or a registered type), given from code. */
 export interface SinkOptions {
-  /** Passed to `createConsoleSink`, over what the config says (e.g. `stream`, `format`). */
+  /**
+   * Passed to `createConsoleSink`, over what the config says (e.g. `stream`, `format`).
+   * @default {}
+   */
   readonly console?: Readonly<Record<string, unknown>>;
-  /** Passed to `createSqliteSink`, over what the config says (e.g. `ttlSeconds`, `datasetWriter`). */
+  /**
+   * Passed to `createSqliteSink`, over what the config says (e.g. `ttlSeconds`, `datasetWriter`).
+   * @default {}
+   */
   readonly sqlite?: Readonly<Record<string, unknown>>;
-  /** Passed to `createOtelSink`, over what the config says (e.g. `headers`). */
+  /**
+   * Passed to `createOtelSink`, over what the config says (e.g. `headers`).
+   * @default {}
+   */
   readonly otel?: Readonly<Record<string, unknown>>;
   readonly [sinkType: string]: Readonly<Record<string, unknown>> | undefined;
 }
@@ -105,7 +114,13 @@ export function registerSinkType(name: string, factory: SinkFactory): () => void
 export function registerProviderType<Config = unknown>(
   type: string,
   factory: ProviderFactory<Config>,
-  options: { readonly schema?: z.ZodType<Config> } = {},
+  options: {
+    /**
+     * Validates the provider's `config` block with the rest of the config.
+     * @default undefined (the block is passed as written)
+     */
+    readonly schema?: z.ZodType<Config>;
+  } = {},
 ): () => void {
   if (typeof type !== 'string' || type.trim() === '') {
     throw new TelemetryConfigError(
