@@ -66,7 +66,8 @@ async function script(
     `hooks-${counter}.mjs`,
     `import { createTelemetryFromConfig, installShutdownHooks } from '@telemetry/provider-meta-reference';
 import { bufferedFileSink } from './buffered-file-sink.mjs';
-const sink = bufferedFileSink(${JSON.stringify(out)}, ${sinkOptions});
+const OUT = ${JSON.stringify(out)};
+const sink = bufferedFileSink(OUT, ${sinkOptions});
 ${setup}
 telemetry.withTrace('work', () => {});
 await sink.received;
@@ -133,12 +134,15 @@ installShutdownHooks(telemetry, { signals: ['SIGINT'], timeoutMs: 5000 });`,
   it("flushes but leaves the exit to the application's own handler", async () => {
     const { path, out } = await script(
       CREATE,
-      `process.on('SIGTERM', () => {
+      `import { existsSync } from 'node:fs';
+process.on('SIGTERM', () => {
   console.log('app: draining');
-  setTimeout(() => {
+  // The app exits once the hook's flush has written the span; without that flush it would wait forever.
+  setInterval(() => {
+    if (!existsSync(OUT)) return;
     console.log('app: exit 3');
     process.exit(3);
-  }, 400);
+  }, 20);
 });
 ${KEEP_ALIVE}`,
     );
