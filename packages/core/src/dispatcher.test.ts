@@ -377,3 +377,22 @@ describe('sink contract', () => {
     );
   });
 });
+
+describe('query API without a store', () => {
+  it('rejects (never throws synchronously) with an error naming the sink it needs', async () => {
+    const t = createTelemetry({ sinks: [createMemorySink()] });
+    const pending = t.queryTraces();
+    expect(pending).toBeInstanceOf(Promise);
+    await expect(pending).rejects.toMatchObject({
+      code: 'TELEMETRY_STORE_REQUIRED',
+      message:
+        "queryTraces() needs a queryable sink: add 'sqlite' to your telemetry sinks (or pass a sink that implements TraceStore).",
+    });
+    await expect(t.getSpanTree('00f067aa0ba902b7')).rejects.toThrow(
+      /getSpanTree\(\) needs a queryable sink/,
+    );
+    expect(t.isShutdown).toBe(false);
+    await t.shutdown();
+    expect(t.isShutdown).toBe(true);
+  });
+});

@@ -243,6 +243,11 @@ export class Telemetry implements TraceStore {
     return this.shutdownPromise;
   }
 
+  /** True once `shutdown()` was called: new events are counted as dropped. */
+  get isShutdown(): boolean {
+    return this.dispatcher.isClosed;
+  }
+
   [Symbol.asyncDispose](): Promise<void> {
     return this.shutdown();
   }
@@ -408,31 +413,37 @@ export class Telemetry implements TraceStore {
     return this.sinks.find(isTraceStore) as TraceStore | undefined;
   }
 
-  queryTraces(params?: QueryTracesParams): Promise<Trace[]> {
+  async queryTraces(params?: QueryTracesParams): Promise<Trace[]> {
     return this.requireStore('queryTraces').queryTraces(params);
   }
 
-  getTrace(traceId: string): Promise<Trace> {
+  async getTrace(traceId: string): Promise<Trace> {
     return this.requireStore('getTrace').getTrace(traceId);
   }
 
-  getSpan(traceId: string, spanId: string): Promise<Span> {
+  async getSpan(traceId: string, spanId: string): Promise<Span> {
     return this.requireStore('getSpan').getSpan(traceId, spanId);
   }
 
-  getSpanTree(spanId: string, params?: GetSpanTreeParams): Promise<Record<string, SpanWithStatus>> {
+  async getSpanTree(
+    spanId: string,
+    params?: GetSpanTreeParams,
+  ): Promise<Record<string, SpanWithStatus>> {
     return this.requireStore('getSpanTree').getSpanTree(spanId, params);
   }
 
-  querySpans(params: QuerySpansParams): Promise<Span[]> {
+  async querySpans(params: QuerySpansParams): Promise<Span[]> {
     return this.requireStore('querySpans').querySpans(params);
   }
 
-  saveSpansToDataset(params: SaveSpansToDatasetParams, writer?: DatasetWriter): Promise<void> {
+  async saveSpansToDataset(
+    params: SaveSpansToDatasetParams,
+    writer?: DatasetWriter,
+  ): Promise<void> {
     return this.requireStore('saveSpansToDataset').saveSpansToDataset(params, writer);
   }
 
-  queryMetrics(metricName: string, params: QueryMetricsParams): Promise<MetricSeries[]> {
+  async queryMetrics(metricName: string, params: QueryMetricsParams): Promise<MetricSeries[]> {
     return this.requireStore('queryMetrics').queryMetrics(metricName, params);
   }
 
