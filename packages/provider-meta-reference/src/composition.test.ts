@@ -96,8 +96,10 @@ describe('from code', () => {
       { sinks: 'console' },
       { env: env(), sinkOptions: { console: { stream: new CaptureStream() } } },
     );
-    expect(() => telemetry.queryTraces()).toThrow(TelemetryStoreRequiredError);
-    expect(() => telemetry.getSpanTree('0123456789abcdef')).toThrowErrorMatchingInlineSnapshot(
+    await expect(telemetry.queryTraces()).rejects.toThrow(TelemetryStoreRequiredError);
+    await expect(
+      telemetry.getSpanTree('0123456789abcdef'),
+    ).rejects.toThrowErrorMatchingInlineSnapshot(
       `[TelemetryStoreRequiredError: getSpanTree() needs a queryable sink: add 'sqlite' to your telemetry sinks (or pass a sink that implements TraceStore).]`,
     );
     await telemetry.shutdown();

@@ -76,17 +76,20 @@ function installed(): Set<string> {
   return names;
 }
 
+/** The pnpm running this test (a script or a native binary), else the one on PATH. */
+function pnpmCommand(args: string[]): [string, string[]] {
+  const execPath = process.env.npm_execpath;
+  if (!execPath || !/pnpm/.test(execPath)) return ['pnpm', args];
+  return /\.[cm]?js$/.test(execPath) ? [process.execPath, [execPath, ...args]] : [execPath, args];
+}
+
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'telemetry-install-'));
   const dest = join(work, 'tarballs');
   mkdirSync(dest);
-  const pnpm = process.env.npm_execpath;
   for (const pkg of PACKAGES) {
     // pnpm pack rewrites workspace: ranges to real versions, as publishing does.
-    const cmd = pnpm ? process.execPath : 'pnpm';
-    const args = pnpm
-      ? [pnpm, 'pack', '--pack-destination', dest]
-      : ['pack', '--pack-destination', dest];
+    const [cmd, args] = pnpmCommand(['pack', '--pack-destination', dest]);
     await exec(cmd, args, { cwd: join(repoRoot, 'packages', pkg) });
     const file = readdirSync(dest).find(
       (f) => f.startsWith(`telemetry-${pkg}-`) && f.endsWith('.tgz'),
