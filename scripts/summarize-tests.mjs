@@ -1,6 +1,6 @@
 // Prints one plain `N passed, N failed` line from every package's vitest JSON report,
 // because CI does not read vitest's own summary line.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 let passed = 0;
