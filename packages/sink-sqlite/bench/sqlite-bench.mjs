@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import Sqlite from 'better-sqlite3';
-import { createSqliteSink } from '../dist/index.js';
+import { createSqliteSink, SQLITE_SINK_DEFAULTS } from '../dist/index.js';
 
 const INGEST_SPANS = Number(process.env.BENCH_INGEST_SPANS ?? 100_000);
 const BIG_SPANS = Number(process.env.BENCH_SPANS ?? 1_000_000);
@@ -33,7 +33,8 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const T0 = Date.UTC(2026, 0, 1) * 1000;
 const FOREVER = 100 * 365 * 86_400;
 const MODELS = ['llama', 'gpt', 'claude', 'mistral'];
@@ -65,7 +66,14 @@ function ingestSpans(count, offset) {
         cached: n % 2 === 0,
       },
       events: [
-        { type: 'unstructured_log', ...ids, timestamp: T0 + n * 100 + 10, message: `step ${n} done`, severity: 'info', attributes: {} },
+        {
+          type: 'unstructured_log',
+          ...ids,
+          timestamp: T0 + n * 100 + 10,
+          message: `step ${n} done`,
+          severity: 'info',
+          attributes: {},
+        },
       ],
       ttl_seconds: FOREVER,
     });
@@ -79,16 +87,23 @@ async function createSchema(path) {
   await sink.shutdown();
 }
 
-/** The same rows as the sink writes, by hand: prepared statements, one transaction per batch. */
-async function rawIngest(path, batches) {
+/**
+ * The same rows as the sink writes, by hand: prepared statements, one
+ * transaction per batch. `checkpoints: false` leaves the WAL unchecked (no
+ * checkpoint work at all during the run): the pure cost of the inserts.
+ */
+async function rawIngest(path, batches, { checkpoints }) {
   await createSchema(path);
   const db = new Sqlite(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
+  if (!checkpoints) db.pragma('wal_autocheckpoint = 0');
   const insSpan = db.prepare(
     'insert into spans (span_id, trace_id, parent_span_id, name, start_time, end_time, attributes, status, kind, status_message, expires_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (span_id) do nothing',
   );
-  const insAttr = db.prepare('insert into span_attributes (span_rowid, key, value_type, value) values (?, ?, ?, ?)');
+  const insAttr = db.prepare(
+    'insert into span_attributes (span_rowid, key, value_type, value) values (?, ?, ?, ?)',
+  );
   const insEvent = db.prepare(
     'insert into span_events (span_id, span_rowid, name, timestamp, attributes, series_id, value) values (?, ?, ?, ?, ?, ?, ?)',
   );
@@ -100,8 +115,17 @@ async function rawIngest(path, batches) {
     const traces = new Map();
     for (const s of spans) {
       const info = insSpan.run(
-        s.span_id, s.trace_id, s.parent_span_id, s.name, s.start_time, s.end_time,
-        JSON.stringify(s.attributes), s.status, s.kind, null, s.end_time + s.ttl_seconds * 1e6,
+        s.span_id,
+        s.trace_id,
+        s.parent_span_id,
+        s.name,
+        s.start_time,
+        s.end_time,
+        JSON.stringify(s.attributes),
+        s.status,
+        s.kind,
+        null,
+        s.end_time + s.ttl_seconds * 1e6,
       );
       const rowid = info.lastInsertRowid;
       for (const key in s.attributes) {
@@ -109,10 +133,19 @@ async function rawIngest(path, batches) {
         insAttr.run(rowid, key, typeOf(v), typeof v === 'boolean' ? (v ? 1 : 0) : v);
       }
       for (const e of s.events) {
-        insEvent.run(s.span_id, rowid, e.type, e.timestamp, JSON.stringify({ ...e.attributes, message: e.message, severity: e.severity }), null, null);
+        insEvent.run(
+          s.span_id,
+          rowid,
+          e.type,
+          e.timestamp,
+          JSON.stringify({ ...e.attributes, message: e.message, severity: e.severity }),
+          null,
+          null,
+        );
       }
       const t = traces.get(s.trace_id);
-      if (!t) traces.set(s.trace_id, [s.start_time, s.end_time, s.parent_span_id ? null : s.span_id]);
+      if (!t)
+        traces.set(s.trace_id, [s.start_time, s.end_time, s.parent_span_id ? null : s.span_id]);
       else {
         t[0] = Math.min(t[0], s.start_time);
         t[1] = Math.max(t[1], s.end_time);
@@ -131,14 +164,32 @@ async function rawIngest(path, batches) {
 async function sinkIngest(path, batches) {
   const sink = createSqliteSink({ path, retentionIntervalMs: 0, serviceName: 'bench' });
   await sink.whenReady();
-  const loop = monitorEventLoopDelay({ resolution: 1 });
-  loop.enable();
   const start = performance.now();
   for (const b of batches) await sink.writeSpans(b);
   const ms = performance.now() - start;
+  await sink.shutdown();
+  return ms;
+}
+
+/**
+ * Event-loop delay while the sink ingests as an application would feed it:
+ * each batch of 1,000 spans made just before it is written (so the heap holds
+ * what an app holds, not the whole run), with a 1 ms timer ticking alongside.
+ */
+async function loopDelayWhileIngesting(path, total, { write }) {
+  const sink = createSqliteSink({ path, retentionIntervalMs: 0 });
+  await sink.whenReady();
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  for (let i = 0; i < total; i += BATCH) {
+    const batch = ingestSpans(BATCH, 50_000_000 + i);
+    await new Promise((resolve) => setImmediate(resolve));
+    if (write) await sink.writeSpans(batch);
+  }
   loop.disable();
   await sink.shutdown();
-  return { ms, loopMaxMs: loop.max / 1e6, loopP99Ms: loop.percentile(99) / 1e6 };
+  const ms = (ns) => ns / 1e6;
+  return { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max) };
 }
 
 /** Time of one transaction of `size` spans, the longest stretch the sink blocks the event loop. */
@@ -157,38 +208,64 @@ async function transactionCost(size) {
   return median(times.slice(5));
 }
 
-console.log(`# @telemetry/sink-sqlite benchmark (node ${process.version}, ${INGEST_SPANS.toLocaleString()} ingest spans, ${BIG_SPANS.toLocaleString()}-span store)\n`);
+console.log(
+  `# @telemetry/sink-sqlite benchmark (node ${process.version}, ${INGEST_SPANS.toLocaleString()} ingest spans, ${BIG_SPANS.toLocaleString()}-span store)\n`,
+);
 console.log('## Ingest: spans with 5 attributes and 1 log each, batches of 1,000');
 const batches = [];
-for (let i = 0; i < INGEST_SPANS; i += BATCH) batches.push(ingestSpans(Math.min(BATCH, INGEST_SPANS - i), i));
-const rawRates = [];
-const sinkRates = [];
-let loopMax = 0;
-let loopP99 = 0;
+for (let i = 0; i < INGEST_SPANS; i += BATCH)
+  batches.push(ingestSpans(Math.min(BATCH, INGEST_SPANS - i), i));
+const rates = { raw: [], rawNoCheckpoint: [], sink: [] };
 for (let round = 0; round < ROUNDS; round++) {
-  const rawMs = await rawIngest(join(dir, `raw-${round}.db`), batches);
-  const s = await sinkIngest(join(dir, `sink-${round}.db`), batches);
-  rawRates.push(INGEST_SPANS / (rawMs / 1000));
-  sinkRates.push(INGEST_SPANS / (s.ms / 1000));
-  loopMax = Math.max(loopMax, s.loopMaxMs);
-  loopP99 = Math.max(loopP99, s.loopP99Ms);
-  rmSync(join(dir, `raw-${round}.db`), { force: true });
-  rmSync(join(dir, `sink-${round}.db`), { force: true });
+  for (const [key, run] of [
+    ['raw', (p) => rawIngest(p, batches, { checkpoints: true })],
+    ['rawNoCheckpoint', (p) => rawIngest(p, batches, { checkpoints: false })],
+    ['sink', (p) => sinkIngest(p, batches)],
+  ]) {
+    const path = join(dir, `${key}-${round}.db`);
+    const ms = await run(path);
+    rates[key].push(INGEST_SPANS / (ms / 1000));
+    for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+  }
 }
-const rawRate = median(rawRates);
-const sinkRate = median(sinkRates);
-console.log(`raw better-sqlite3 (prepared, 1,000 rows/transaction): ${fmt(rawRate)} spans/s (median of ${ROUNDS})`);
-console.log(`sink.writeSpans (${200} spans/transaction):             ${fmt(sinkRate)} spans/s (median of ${ROUNDS})`);
-console.log(`ratio sink / raw: ${fmt(sinkRate / rawRate, 2)} (target >= 0.80)`);
-console.log(`event loop while the sink ingests: max delay ${fmt(loopMax, 1)} ms, p99 ${fmt(loopP99, 1)} ms`);
-for (const size of [50, 200, 1000]) {
-  console.log(`one transaction of ${size} spans: ${fmt(await transactionCost(size), 2)} ms (median)`);
+const raw = median(rates.raw);
+const rawNoCheckpoint = median(rates.rawNoCheckpoint);
+const sinkRate = median(rates.sink);
+const best = Math.max(raw, rawNoCheckpoint);
+console.log(
+  `raw better-sqlite3, prepared, 1,000 spans/transaction:            ${fmt(raw)} spans/s`,
+);
+console.log(
+  `raw better-sqlite3, same, WAL never checkpointed during the run:  ${fmt(rawNoCheckpoint)} spans/s`,
+);
+console.log(
+  `sink.writeSpans(1,000 spans), ${SQLITE_SINK_DEFAULTS.transactionSize} spans/transaction:              ${fmt(sinkRate)} spans/s`,
+);
+console.log(
+  `ratio sink / best raw: ${fmt(sinkRate / best, 2)} (target >= 0.80); sink / raw with checkpoints: ${fmt(sinkRate / raw, 2)}  [medians of ${ROUNDS} alternating rounds]`,
+);
+const loopSpans = Math.min(INGEST_SPANS, 50_000);
+const control = await loopDelayWhileIngesting(join(dir, 'control.db'), loopSpans, { write: false });
+const loop = await loopDelayWhileIngesting(join(dir, 'loop.db'), loopSpans, { write: true });
+console.log(
+  `event-loop delay while the sink ingests:       p50 ${fmt(loop.p50, 1)} ms, p99 ${fmt(loop.p99, 1)} ms, max ${fmt(loop.max, 1)} ms`,
+);
+console.log(
+  `  control, same spans made but not written:    p50 ${fmt(control.p50, 1)} ms, p99 ${fmt(control.p99, 1)} ms, max ${fmt(control.max, 1)} ms (GC and host noise)`,
+);
+for (const size of [50, 100, 200, 1000]) {
+  console.log(
+    `  one transaction of ${size} spans (the longest the sink holds the event loop): ${fmt(await transactionCost(size), 2)} ms (median)`,
+  );
 }
 
 // ---------------------------------------------------------------------------
 // 2. A 1M-span store
 
-console.log(`\n## Store of ${BIG_SPANS.toLocaleString()} spans in ${BIG_TRACES.toLocaleString()} traces, one metric point per span`);
+if (BIG_SPANS === 0) process.exit(0);
+console.log(
+  `\n## Store of ${BIG_SPANS.toLocaleString()} spans in ${BIG_TRACES.toLocaleString()} traces, one metric point per span`,
+);
 const perTrace = Math.max(1, Math.floor(BIG_SPANS / BIG_TRACES));
 const span30d = 30 * 86_400 * 1_000_000;
 const traceGap = Math.floor(span30d / BIG_TRACES);
@@ -203,12 +280,29 @@ function bigSpans(fromTrace, toTrace) {
       const n = t * perTrace + k;
       const span_id = hex(n + 1, 16);
       // A tree: root, 4 children, the rest grandchildren spread over them.
-      const parent = k === 0 ? null : k <= 4 ? hex(t * perTrace + 1, 16) : hex(t * perTrace + 1 + ((k - 5) % 4) + 1, 16);
+      const parent =
+        k === 0
+          ? null
+          : k <= 4
+            ? hex(t * perTrace + 1, 16)
+            : hex(t * perTrace + 1 + ((k - 5) % 4) + 1, 16);
       const model = MODELS[n % 4];
       const attributes =
         k === 0
-          ? { __root__: true, 'customer.id': `c-${t % CUSTOMERS}`, 'http.method': t % 3 ? 'GET' : 'POST', route: `/r/${t % 50}`, user: `u-${t % 977}` }
-          : { model, tokens: n % 1000, 'http.method': n % 3 ? 'GET' : 'POST', cached: n % 2 === 0, step: k };
+          ? {
+              __root__: true,
+              'customer.id': `c-${t % CUSTOMERS}`,
+              'http.method': t % 3 ? 'GET' : 'POST',
+              route: `/r/${t % 50}`,
+              user: `u-${t % 977}`,
+            }
+          : {
+              model,
+              tokens: n % 1000,
+              'http.method': n % 3 ? 'GET' : 'POST',
+              cached: n % 2 === 0,
+              step: k,
+            };
       spans.push({
         trace_id,
         span_id,
@@ -220,7 +314,16 @@ function bigSpans(fromTrace, toTrace) {
         status: 'ok',
         attributes,
         events: [
-          { type: 'metric', trace_id, span_id, timestamp: base + k * 1000 + 100, metric: 'tokens', value: n % 100, unit: 'tokens', attributes: { model } },
+          {
+            type: 'metric',
+            trace_id,
+            span_id,
+            timestamp: base + k * 1000 + 100,
+            metric: 'tokens',
+            value: n % 100,
+            unit: 'tokens',
+            attributes: { model },
+          },
         ],
         ttl_seconds: FOREVER,
       });
@@ -234,10 +337,13 @@ const bigPath = join(dir, 'big.db');
   const sink = createSqliteSink({ path: bigPath, retentionIntervalMs: 0, transactionSize: 5000 });
   const t = performance.now();
   const step = Math.max(1, Math.floor(5000 / perTrace));
-  for (let from = 0; from < BIG_TRACES; from += step) await sink.writeSpans(bigSpans(from, Math.min(BIG_TRACES, from + step)));
+  for (let from = 0; from < BIG_TRACES; from += step)
+    await sink.writeSpans(bigSpans(from, Math.min(BIG_TRACES, from + step)));
   await sink.shutdown();
   const secs = (performance.now() - t) / 1000;
-  console.log(`built in ${fmt(secs, 1)} s (${fmt((perTrace * BIG_TRACES) / secs)} spans/s), file ${fmt(statSync(bigPath).size / 1e6)} MB`);
+  console.log(
+    `built in ${fmt(secs, 1)} s (${fmt((perTrace * BIG_TRACES) / secs)} spans/s), file ${fmt(statSync(bigPath).size / 1e6)} MB`,
+  );
 }
 
 const sink = createSqliteSink({ path: bigPath, retentionIntervalMs: 0 });
@@ -252,7 +358,9 @@ async function timeMany(label, n, fn, target) {
     last = await fn(i + 20);
     times.push(performance.now() - t);
   }
-  console.log(`${label}: median ${fmt(median(times), 3)} ms over ${n} calls${target ? ` (target ${target})` : ''}`);
+  console.log(
+    `${label}: median ${fmt(median(times), 3)} ms over ${n} calls${target ? ` (target ${target})` : ''}`,
+  );
   return last;
 }
 
@@ -263,18 +371,26 @@ const tree = await timeMany(
   (i) => sink.getSpanTree(hex(rand(i, BIG_TRACES) * perTrace + 1, 16)),
   '< 0.5 ms',
 );
-if (Object.keys(tree).length !== perTrace) throw new Error(`span tree has ${Object.keys(tree).length} spans, expected ${perTrace}`);
+if (Object.keys(tree).length !== perTrace)
+  throw new Error(`span tree has ${Object.keys(tree).length} spans, expected ${perTrace}`);
 const traces = await timeMany(
   "queryTraces({ attribute_filters: [{ key: 'customer.id', op: 'eq', value: <random> }] })",
   300,
-  (i) => sink.queryTraces({ attribute_filters: [{ key: 'customer.id', op: 'eq', value: `c-${rand(i, CUSTOMERS)}` }] }),
+  (i) =>
+    sink.queryTraces({
+      attribute_filters: [{ key: 'customer.id', op: 'eq', value: `c-${rand(i, CUSTOMERS)}` }],
+    }),
   '< 10 ms',
 );
 console.log(`  (each answer: ${traces.length} traces)`);
 await timeMany(
   "queryTraces({ attribute_filters: [{ key: 'user', op: 'eq', value: <random> }], order_by: ['-start_time'] })",
   300,
-  (i) => sink.queryTraces({ attribute_filters: [{ key: 'user', op: 'eq', value: `u-${rand(i, 977)}` }], order_by: ['-start_time'] }),
+  (i) =>
+    sink.queryTraces({
+      attribute_filters: [{ key: 'user', op: 'eq', value: `u-${rand(i, 977)}` }],
+      order_by: ['-start_time'],
+    }),
 );
 const broad = await timeMany(
   "queryTraces({ attribute_filters: [{ key: 'model', op: 'eq', value: 'llama' }] }) (a quarter of all spans match; first 100)",
@@ -295,20 +411,32 @@ if (broad.length !== 100) throw new Error('expected a full page');
     times.push(performance.now() - t);
   }
   db.close();
-  console.log(`reference-style json_extract full scan of the same filter: median ${fmt(median(times), 1)} ms over 5 calls`);
+  console.log(
+    `reference-style json_extract full scan of the same filter: median ${fmt(median(times), 1)} ms over 5 calls`,
+  );
 }
 const start = Math.floor(T0 / 1e6);
 const series = await timeMany(
   "queryMetrics('tokens', { query_type: 'range', granularity: '1h' }) over 30 days",
   10,
-  () => sink.queryMetrics('tokens', { query_type: 'range', start_time: start, end_time: start + 31 * 86_400, granularity: '1h' }),
+  () =>
+    sink.queryMetrics('tokens', {
+      query_type: 'range',
+      start_time: start,
+      end_time: start + 31 * 86_400,
+      granularity: '1h',
+    }),
   '< 200 ms',
 );
 const points = series.reduce((n, s) => n + s.values.length, 0);
-console.log(`  (${series.length} series, ${points} hourly points, summing ${fmt(BIG_SPANS)} raw points)`);
-await timeMany(
-  "queryMetrics('tokens', { query_type: 'instant' }) over 30 days",
-  10,
-  () => sink.queryMetrics('tokens', { query_type: 'instant', start_time: start, end_time: start + 31 * 86_400 }),
+console.log(
+  `  (${series.length} series, ${points} hourly points, summing ${fmt(BIG_SPANS)} raw points)`,
+);
+await timeMany("queryMetrics('tokens', { query_type: 'instant' }) over 30 days", 10, () =>
+  sink.queryMetrics('tokens', {
+    query_type: 'instant',
+    start_time: start,
+    end_time: start + 31 * 86_400,
+  }),
 );
 await sink.shutdown();

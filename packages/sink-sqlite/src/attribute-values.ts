@@ -29,7 +29,9 @@ export function encodeAttributeValue(value: unknown): EncodedValue {
       return { type: ValueType.string, value };
     case 'number':
       // NaN and the infinities have no JSON form; SQLite would store NULL anyway.
-      return Number.isFinite(value) ? { type: ValueType.number, value } : { type: ValueType.null, value: null };
+      return Number.isFinite(value)
+        ? { type: ValueType.number, value }
+        : { type: ValueType.null, value: null };
     case 'bigint':
       return { type: ValueType.number, value };
     case 'boolean':

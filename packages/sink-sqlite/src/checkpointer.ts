@@ -14,6 +14,7 @@ export class Checkpointer {
   readonly #worker: Worker;
   #exited = false;
   #stopping = false;
+  readonly #waiting: (() => void)[] = [];
   readonly #exit: Promise<void>;
 
   constructor(path: string, options: CheckpointerOptions) {
@@ -24,7 +25,11 @@ export class Checkpointer {
     this.#worker.unref();
     let failure: Error | undefined;
     this.#worker.on('message', (message: { type: string; message?: string }) => {
-      if (message.type === 'error') options.onError(new Error(`WAL checkpoint failed: ${message.message}`));
+      if (message.type === 'error') {
+        options.onError(new Error(`WAL checkpoint failed: ${message.message}`));
+      } else if (message.type === 'checkpointed') {
+        this.#waiting.shift()?.();
+      }
     });
     this.#worker.on('error', (error) => {
       failure = error;
@@ -32,9 +37,26 @@ export class Checkpointer {
     this.#exit = new Promise<void>((resolve) => {
       this.#worker.once('exit', () => {
         this.#exited = true;
-        if (!this.#stopping) options.onExit(failure ?? new Error('the WAL checkpoint worker exited'));
+        for (const resolve of this.#waiting.splice(0)) resolve();
+        if (!this.#stopping)
+          options.onExit(failure ?? new Error('the WAL checkpoint worker exited'));
         resolve();
       });
+    });
+  }
+
+  /**
+   * Checkpoints now and resolves when done. A writer that waits for this
+   * between its transactions lets the WAL start over from its beginning (SQLite
+   * restarts the log only when a write begins with every frame checkpointed),
+   * so under sustained writes the WAL stays small and the writer's own
+   * connection never has to checkpoint.
+   */
+  checkpoint(): Promise<void> {
+    if (this.#exited || this.#stopping) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.#waiting.push(resolve);
+      this.#worker.postMessage('checkpoint');
     });
   }
 

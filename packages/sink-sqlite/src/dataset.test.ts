@@ -18,7 +18,10 @@ const readLines = (file: string) =>
 describe('saveSpansToDataset', () => {
   it('appends one row per matching span through the JSON-lines writer given at creation', async () => {
     const directory = join(tmp.dir, 'datasets');
-    const sink = createSqliteSink({ retentionIntervalMs: 0, datasetWriter: createJsonlDatasetWriter({ directory }) });
+    const sink = createSqliteSink({
+      retentionIntervalMs: 0,
+      datasetWriter: createJsonlDatasetWriter({ directory }),
+    });
     await sink.writeSpans(dataset());
     const params = {
       attribute_filters: [{ key: 'user', op: 'eq' as const, value: 'bob' }],
@@ -51,16 +54,32 @@ describe('saveSpansToDataset', () => {
     ]);
     // A second save appends.
     await sink.saveSpansToDataset({ ...params, max_depth: 2 });
-    expect(readLines(join(directory, 'eval-set_1.v2.jsonl')).map((r) => r.span_id)).toEqual([sid(2), sid(12), sid(2), sid(12)]);
+    expect(readLines(join(directory, 'eval-set_1.v2.jsonl')).map((r) => r.span_id)).toEqual([
+      sid(2),
+      sid(12),
+      sid(2),
+      sid(12),
+    ]);
     await sink.shutdown();
   });
 
   it('prefers a writer passed to the call', async () => {
-    const sink = createSqliteSink({ retentionIntervalMs: 0, datasetWriter: { appendRows: async () => { throw new Error('not me'); } } });
+    const sink = createSqliteSink({
+      retentionIntervalMs: 0,
+      datasetWriter: {
+        appendRows: async () => {
+          throw new Error('not me');
+        },
+      },
+    });
     await sink.writeSpans(dataset());
     const got: unknown[] = [];
     await sink.saveSpansToDataset(
-      { attribute_filters: [{ key: 'user', op: 'eq', value: 'carol' }], attributes_to_save: [], dataset_id: 'd' },
+      {
+        attribute_filters: [{ key: 'user', op: 'eq', value: 'carol' }],
+        attributes_to_save: [],
+        dataset_id: 'd',
+      },
       { appendRows: async (id, rows) => void got.push(id, rows) },
     );
     expect(got).toEqual([
@@ -96,7 +115,12 @@ describe('createJsonlDatasetWriter', () => {
     const writer = createJsonlDatasetWriter({ directory });
     const big = 'x'.repeat(100_000);
     await Promise.all(
-      Array.from({ length: 20 }, (_, i) => writer.appendRows('d', [{ i, big }, { i, part: 2 }])),
+      Array.from({ length: 20 }, (_, i) =>
+        writer.appendRows('d', [
+          { i, big },
+          { i, part: 2 },
+        ]),
+      ),
     );
     const rows = readLines(join(directory, 'd.jsonl'));
     expect(rows.map((r) => r.i)).toEqual(Array.from({ length: 20 }, (_, i) => [i, i]).flat());

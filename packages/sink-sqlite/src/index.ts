@@ -1,10 +1,14 @@
-export { createSqliteSink, SqliteSinkClosedError } from './sqlite-sink.ts';
-export type { SqliteSink } from './sqlite-sink.ts';
-export { SQLITE_SINK_DEFAULTS } from './options.ts';
-export type { SqliteSinkOptions } from './options.ts';
-export { createJsonlDatasetWriter } from './jsonl-dataset-writer.ts';
 export type { JsonlDatasetWriterOptions } from './jsonl-dataset-writer.ts';
-export { createMigrator, migrations, migrationProvider, MIGRATION_TABLE, MIGRATION_LOCK_TABLE } from './migrations.ts';
+export { createJsonlDatasetWriter } from './jsonl-dataset-writer.ts';
+export {
+  createMigrator,
+  MIGRATION_LOCK_TABLE,
+  MIGRATION_TABLE,
+  migrationProvider,
+  migrations,
+} from './migrations.ts';
+export type { SqliteSinkOptions } from './options.ts';
+export { SQLITE_SINK_DEFAULTS } from './options.ts';
 export { TRACE_ORDER_FIELDS } from './queries.ts';
 export type { RetentionResult } from './retention.ts';
 export type {
@@ -15,3 +19,5 @@ export type {
   SpansTable,
   TracesTable,
 } from './schema.ts';
+export type { SqliteSink } from './sqlite-sink.ts';
+export { createSqliteSink, SqliteSinkClosedError } from './sqlite-sink.ts';

@@ -6,7 +6,11 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TelemetryValidationError } from '@telemetry/core';
-import { type SqliteSink, createJsonlDatasetWriter, createSqliteSink } from '@telemetry/sink-sqlite';
+import {
+  createJsonlDatasetWriter,
+  createSqliteSink,
+  type SqliteSink,
+} from '@telemetry/sink-sqlite';
 import Sqlite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataset } from './test-support/dataset.ts';
@@ -42,7 +46,10 @@ function snapshot() {
   return {
     schema: inspector.prepare('select type, name, sql from sqlite_master order by name').all(),
     counts: Object.fromEntries(
-      tables.map((t) => [t, (inspector.prepare(`select count(*) as n from ${t}`).get() as { n: number }).n]),
+      tables.map((t) => [
+        t,
+        (inspector.prepare(`select count(*) as n from ${t}`).get() as { n: number }).n,
+      ]),
     ),
   };
 }
@@ -69,7 +76,11 @@ afterAll(async () => {
 
 const stored = () => [
   ...dataset(),
-  span({ trace_id: tid(7), span_id: sid(71), attributes: { __root__: true, "'; DROP TABLE spans; --": 'literal' } }),
+  span({
+    trace_id: tid(7),
+    span_id: sid(71),
+    attributes: { __root__: true, "'; DROP TABLE spans; --": 'literal' },
+  }),
 ];
 
 /**
@@ -79,7 +90,9 @@ const stored = () => [
  */
 function expectedTraces(key: string, op: 'eq' | 'ne' | 'gt' | 'lt', value: string): string[] {
   const spans = stored();
-  const rooted = new Set(spans.filter((s) => s.attributes.__root__ === true || !s.parent_span_id).map((s) => s.trace_id));
+  const rooted = new Set(
+    spans.filter((s) => s.attributes.__root__ === true || !s.parent_span_id).map((s) => s.trace_id),
+  );
   const hit = new Set<string>();
   for (const s of spans) {
     const v = s.attributes[key];
@@ -87,7 +100,8 @@ function expectedTraces(key: string, op: 'eq' | 'ne' | 'gt' | 'lt', value: strin
     const ok =
       op === 'ne'
         ? v !== value
-        : typeof v === 'string' && (op === 'eq' ? v === value : op === 'gt' ? v > value : v < value);
+        : typeof v === 'string' &&
+          (op === 'eq' ? v === value : op === 'gt' ? v > value : v < value);
     if (ok) hit.add(s.trace_id);
   }
   // Results come oldest first; these fixtures' trace ids rise with their start times.
@@ -110,19 +124,29 @@ async function validationPaths(promise: Promise<unknown>): Promise<string[]> {
 describe.each(PAYLOADS)('payload %j', (payload) => {
   it('as a filter key or value: compared as plain data, nothing executed', async () => {
     for (const op of ['eq', 'ne', 'gt', 'lt'] as const) {
-      const byKey = await sink.queryTraces({ attribute_filters: [{ key: payload, op, value: 'x' }] });
+      const byKey = await sink.queryTraces({
+        attribute_filters: [{ key: payload, op, value: 'x' }],
+      });
       expect(byKey.map((t) => t.trace_id)).toEqual(expectedTraces(payload, op, 'x'));
-      const byValue = await sink.queryTraces({ attribute_filters: [{ key: 'user', op, value: payload }] });
+      const byValue = await sink.queryTraces({
+        attribute_filters: [{ key: 'user', op, value: payload }],
+      });
       expect(byValue.map((t) => t.trace_id)).toEqual(expectedTraces('user', op, payload));
-      const spans = await sink.querySpans({ attribute_filters: [{ key: payload, op: 'eq', value: payload }] });
+      const spans = await sink.querySpans({
+        attribute_filters: [{ key: payload, op: 'eq', value: payload }],
+      });
       expect(spans).toEqual([]);
     }
     unchanged();
   });
 
   it('in order_by: a validation error', async () => {
-    expect(await validationPaths(sink.queryTraces({ order_by: [payload] }))).toEqual(['order_by[0]']);
-    expect(await validationPaths(sink.queryTraces({ order_by: [`-${payload}`] }))).toEqual(['order_by[0]']);
+    expect(await validationPaths(sink.queryTraces({ order_by: [payload] }))).toEqual([
+      'order_by[0]',
+    ]);
+    expect(await validationPaths(sink.queryTraces({ order_by: [`-${payload}`] }))).toEqual([
+      'order_by[0]',
+    ]);
     unchanged();
   });
 
@@ -133,7 +157,10 @@ describe.each(PAYLOADS)('payload %j', (payload) => {
       { [payload]: null, user: null },
     ]);
     expect(
-      await sink.querySpans({ attribute_filters: [{ key: 'user', op: 'eq', value: 'bob' }], attributes_to_return: [payload] }),
+      await sink.querySpans({
+        attribute_filters: [{ key: 'user', op: 'eq', value: 'bob' }],
+        attributes_to_return: [payload],
+      }),
     ).toEqual([]);
     unchanged();
   });
@@ -148,7 +175,9 @@ describe.each(PAYLOADS)('payload %j', (payload) => {
   it('as a metric name or label matcher: empty, or every series when the label is absent', async () => {
     const window = { start_time: M0, end_time: M0 + 2 * 86_400 };
     expect(await sink.queryMetrics(payload, { query_type: 'range', ...window })).toEqual([]);
-    expect(await sink.queryMetrics(`tokens${payload}`, { query_type: 'instant', ...window })).toEqual([]);
+    expect(
+      await sink.queryMetrics(`tokens${payload}`, { query_type: 'instant', ...window }),
+    ).toEqual([]);
     const all = await sink.queryMetrics('tokens', { query_type: 'instant', ...window });
     expect(all).toHaveLength(4);
     expect(
@@ -191,7 +220,11 @@ describe.each(PAYLOADS)('payload %j', (payload) => {
   it('as a dataset id: passed verbatim to the caller’s writer; refused as a file name by the JSON-lines writer', async () => {
     const calls: [string, number][] = [];
     await sink.saveSpansToDataset(
-      { attribute_filters: [{ key: 'user', op: 'eq', value: 'bob' }], attributes_to_save: ['model'], dataset_id: payload },
+      {
+        attribute_filters: [{ key: 'user', op: 'eq', value: 'bob' }],
+        attributes_to_save: ['model'],
+        dataset_id: payload,
+      },
       { appendRows: async (id, rows) => void calls.push([id, rows.length]) },
     );
     expect(calls).toEqual([[payload, 3]]);
@@ -200,7 +233,11 @@ describe.each(PAYLOADS)('payload %j', (payload) => {
     expect(
       await validationPaths(
         sink.saveSpansToDataset(
-          { attribute_filters: [{ key: 'user', op: 'eq', value: 'bob' }], attributes_to_save: [], dataset_id: payload },
+          {
+            attribute_filters: [{ key: 'user', op: 'eq', value: 'bob' }],
+            attributes_to_save: [],
+            dataset_id: payload,
+          },
           jsonl,
         ),
       ),
@@ -212,9 +249,11 @@ describe.each(PAYLOADS)('payload %j', (payload) => {
 
 it('a key that looks like SQL is stored and found literally', async () => {
   expect(
-    (await sink.queryTraces({ attribute_filters: [{ key: "'; DROP TABLE spans; --", op: 'eq', value: 'literal' }] })).map(
-      (t) => t.trace_id,
-    ),
+    (
+      await sink.queryTraces({
+        attribute_filters: [{ key: "'; DROP TABLE spans; --", op: 'eq', value: 'literal' }],
+      })
+    ).map((t) => t.trace_id),
   ).toEqual([tid(7)]);
   unchanged();
 });

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { TelemetryValidationError } from '@telemetry/core';
-import { type SqliteSink, createSqliteSink } from '@telemetry/sink-sqlite';
+import { createSqliteSink, type SqliteSink } from '@telemetry/sink-sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childScript, runNode } from './test-support/child.ts';
 import { tempDir } from './test-support/fixtures.ts';
@@ -60,7 +60,11 @@ describe('queryMetrics', () => {
         ],
         values: [{ timestamp: M0 + 20, value: 100, unit: 'tokens' }],
       },
-      { metric: 'tokens', labels: [], values: [{ timestamp: M0 + 30, value: 1000, unit: 'tokens' }] },
+      {
+        metric: 'tokens',
+        labels: [],
+        values: [{ timestamp: M0 + 30, value: 1000, unit: 'tokens' }],
+      },
     ]);
   });
 
@@ -100,6 +104,46 @@ describe('queryMetrics', () => {
     ]);
   });
 
+  it('gives the same buckets whether it sums per bucket (few buckets) or groups all points (many)', async () => {
+    const gpt = [{ name: 'model', operator: '=' as const, value: 'gpt' }];
+    // 2 days of 1s buckets x 4 series: past the per-bucket limit, so one GROUP BY.
+    const [many] = await sink.queryMetrics('tokens', {
+      query_type: 'range',
+      ...window,
+      granularity: '1s',
+      label_matchers: [{ name: 'model', operator: '=', value: 'llama' }],
+    });
+    expect(many!.values.map((v) => [v.timestamp - M0, v.value])).toEqual([
+      [10, 1],
+      [100, 2],
+      [299, 3],
+      [300, 4],
+      [3605, 5],
+      [86_401, 6],
+    ]);
+    // Few buckets: one range sum each. 7m buckets are aligned to the epoch, not
+    // to the window: M0 - 120 s and M0 + 300 s; the window cuts both.
+    const [few] = await sink.queryMetrics('tokens', {
+      query_type: 'range',
+      start_time: M0 + 50,
+      end_time: M0 + 400,
+      granularity: '7m',
+      label_matchers: gpt,
+    });
+    expect(few!.values.map((v) => [v.timestamp - M0, v.value])).toEqual([
+      [-120, 10],
+      [300, 20],
+    ]);
+    const [sameFew] = await sink.queryMetrics('tokens', {
+      query_type: 'range',
+      start_time: M0 + 51,
+      end_time: M0 + 399,
+      granularity: '7m',
+      label_matchers: gpt,
+    });
+    expect(sameFew).toBeUndefined();
+  });
+
   it('windows include both ends to the second and exclude points outside', async () => {
     const [series] = await sink.queryMetrics('tokens', {
       query_type: 'range',
@@ -125,9 +169,11 @@ describe('queryMetrics', () => {
   });
 
   it('label matchers: =, != and anchored regular expressions =~ and !~ (missing label reads as "")', async () => {
-    const labelsOf = async (label_matchers: { name: string; operator: '=' | '!=' | '=~' | '!~'; value: string }[]) =>
-      (await sink.queryMetrics('tokens', { query_type: 'instant', ...window, label_matchers })).map((s) =>
-        s.labels.map((l) => `${l.name}=${l.value}`).join(','),
+    const labelsOf = async (
+      label_matchers: { name: string; operator: '=' | '!=' | '=~' | '!~'; value: string }[],
+    ) =>
+      (await sink.queryMetrics('tokens', { query_type: 'instant', ...window, label_matchers })).map(
+        (s) => s.labels.map((l) => `${l.name}=${l.value}`).join(','),
       );
     // The reference turned =~ into LIKE '%llama.*%', which matches neither.
     expect(await labelsOf([{ name: 'model', operator: '=~', value: 'llama.*' }])).toEqual([
@@ -153,7 +199,11 @@ describe('queryMetrics', () => {
 
   it('keeps metrics apart by name and reports units', async () => {
     expect(await sink.queryMetrics('latency', { query_type: 'range', ...window })).toEqual([
-      { metric: 'latency', labels: llama, values: [{ timestamp: M0 + 10, value: 0.25, unit: 'ms' }] },
+      {
+        metric: 'latency',
+        labels: llama,
+        values: [{ timestamp: M0 + 10, value: 0.25, unit: 'ms' }],
+      },
     ]);
     expect(await sink.queryMetrics('nothing', { query_type: 'range', ...window })).toEqual([]);
   });
@@ -176,14 +226,20 @@ describe('queryMetrics', () => {
     const granularity = await sink
       .queryMetrics('tokens', { query_type: 'range', start_time: M0, granularity: '5 minutes' })
       .catch((e: unknown) => e);
-    expect((granularity as TelemetryValidationError).issues.map((i) => i.path)).toEqual(['granularity']);
+    expect((granularity as TelemetryValidationError).issues.map((i) => i.path)).toEqual([
+      'granularity',
+    ]);
   });
 
   it('buckets in UTC when the host is in America/New_York', async () => {
     await sink.forceFlush();
-    const result = await runNode(childScript('metrics-tz-child.mjs'), [dbPath, String(window.start_time), String(window.end_time)], {
-      TZ: 'America/New_York',
-    });
+    const result = await runNode(
+      childScript('metrics-tz-child.mjs'),
+      [dbPath, String(window.start_time), String(window.end_time)],
+      {
+        TZ: 'America/New_York',
+      },
+    );
     expect(result.stderr).toBe('');
     const out = JSON.parse(result.stdout) as {
       offsetMinutes: number;
@@ -192,7 +248,8 @@ describe('queryMetrics', () => {
     // The child really ran in New York time (UTC-5 in January)...
     expect(out.offsetMinutes).toBe(300);
     // ...and its buckets still start at UTC hours, days and five-minute marks.
-    const points = (g: string) => out.results[g]![0]!.values.map((v) => [v.timestamp - M0, v.value]);
+    const points = (g: string) =>
+      out.results[g]![0]!.values.map((v) => [v.timestamp - M0, v.value]);
     expect(points('1d')).toEqual([
       [0, 15],
       [86_400, 6],

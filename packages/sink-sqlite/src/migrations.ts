@@ -85,7 +85,11 @@ const initial: Migration = {
       .addColumn('series_id', 'integer')
       .addColumn('value', 'real')
       .execute();
-    await db.schema.createIndex('span_events_span_rowid').on('span_events').column('span_rowid').execute();
+    await db.schema
+      .createIndex('span_events_span_rowid')
+      .on('span_events')
+      .column('span_rowid')
+      .execute();
     // Covering and partial: metric queries read only this index, and logs never enter it.
     await db.schema
       .createIndex('span_events_metric_points')

@@ -1,4 +1,4 @@
-import { DEFAULT_TTL_SECONDS, type DatasetWriter } from '@telemetry/core';
+import { type DatasetWriter, DEFAULT_TTL_SECONDS } from '@telemetry/core';
 
 /** Options of `createSqliteSink`. */
 export interface SqliteSinkOptions {
@@ -109,7 +109,10 @@ export function resolveOptions(options: SqliteSinkOptions = {}): {
     options.datasetWriter !== undefined &&
     typeof (options.datasetWriter as { appendRows?: unknown })?.appendRows !== 'function'
   ) {
-    issues.push({ path: 'datasetWriter', message: 'expected an object with appendRows(datasetId, rows)' });
+    issues.push({
+      path: 'datasetWriter',
+      message: 'expected an object with appendRows(datasetId, rows)',
+    });
   }
   const envService = typeof process !== 'undefined' ? process.env.OTEL_SERVICE_NAME : undefined;
   return {

@@ -7,16 +7,22 @@ import {
   type QueryCondition,
   type Span,
   type SpanWithStatus,
-  type Trace,
   TelemetryNotFoundError,
+  type Trace,
   toIsoMicros,
 } from '@telemetry/core';
 import { type Expression, type SqlBool, sql } from 'kysely';
-import { ValueType, encodeAttributeValue } from './attribute-values.ts';
+import { encodeAttributeValue, ValueType } from './attribute-values.ts';
 import type { QueryContext } from './query-context.ts';
 
 /** Trace columns `order_by` may name (prefix `-` for descending). */
-export const TRACE_ORDER_FIELDS = ['trace_id', 'root_span_id', 'service_name', 'start_time', 'end_time'] as const;
+export const TRACE_ORDER_FIELDS = [
+  'trace_id',
+  'root_span_id',
+  'service_name',
+  'start_time',
+  'end_time',
+] as const;
 export type TraceOrderField = (typeof TRACE_ORDER_FIELDS)[number];
 
 export interface TraceOrder {
@@ -25,7 +31,10 @@ export interface TraceOrder {
 }
 
 /** Parses `order_by` entries; returns the bad ones by index. */
-export function parseTraceOrder(orderBy: readonly string[]): { order: TraceOrder[]; bad: number[] } {
+export function parseTraceOrder(orderBy: readonly string[]): {
+  order: TraceOrder[];
+  bad: number[];
+} {
   const order: TraceOrder[] = [];
   const bad: number[] = [];
   orderBy.forEach((entry, i) => {
@@ -66,29 +75,57 @@ function conditionSql(alias: AttrAlias, c: QueryCondition): Expression<SqlBool> 
   }
 }
 
+/** The spans' other filters, checked on the span that `a0` belongs to, by primary key. */
+function otherFiltersOnSameSpan(ctx: QueryContext, rest: readonly QueryCondition[]) {
+  return rest.map(
+    (f) =>
+      sql<SqlBool>`exists ${ctx.db
+        .selectFrom('span_attributes as x')
+        .select(sql.lit(1).as('one'))
+        .where(sql<SqlBool>`${sql.ref('x.span_rowid')} = ${sql.ref('a0.span_rowid')}`)
+        .where(conditionSql('x', f))}`,
+  );
+}
+
+/** A filter matching at least this many attribute rows counts as dense. */
+const DENSE_MATCHES = 2_000;
+
+/** How many attribute rows match one filter, counting no further than DENSE_MATCHES. */
+function countUpTo(ctx: QueryContext, f: QueryCondition): number {
+  const matches = ctx.db
+    .selectFrom('span_attributes as a0')
+    .select(sql.lit(1).as('one'))
+    .where(conditionSql('a0', f))
+    .limit(DENSE_MATCHES);
+  const row = ctx.all(ctx.db.selectFrom(matches.as('m')).select(sql<number>`count(*)`.as('n')))[0];
+  return row?.n ?? 0;
+}
+
 /**
- * Trace ids with at least one span on which every filter holds. The first
- * filter drives an index lookup on (key, type, value); the others are checked
- * on that same span by primary key.
+ * "Trace `t` has a span on which every filter holds", planned by how many
+ * rows the filters match (each probe reads at most DENSE_MATCHES index
+ * entries):
+ * - a selective filter drives: its index lookup yields the few candidate
+ *   spans, the other filters are checked on each, and `t.trace_id IN (...)`;
+ * - when every filter is dense, traces are walked in the requested order and
+ *   each is checked through its spans, so a page of results stops early
+ *   instead of collecting most of the store first.
  */
-function matchingTraceIds(ctx: QueryContext, filters: readonly QueryCondition[]) {
-  const [first, ...rest] = filters as [QueryCondition, ...QueryCondition[]];
-  let q = ctx.db
+function traceMatches(ctx: QueryContext, filters: readonly QueryCondition[]): Expression<SqlBool> {
+  const counted = filters.map((f) => ({ f, n: countUpTo(ctx, f) })).sort((a, b) => a.n - b.n);
+  const [first, ...rest] = counted.map((c) => c.f) as [QueryCondition, ...QueryCondition[]];
+  if (counted[0]!.n === 0) return sql<SqlBool>`0`;
+  let spans = ctx.db
     .selectFrom('span_attributes as a0')
     .innerJoin('spans as s', 's.id', 'a0.span_rowid')
-    .select('s.trace_id')
     .where(conditionSql('a0', first));
-  for (const f of rest) {
-    q = q.where(({ exists, selectFrom }) =>
-      exists(
-        selectFrom('span_attributes as x')
-          .select(sql.lit(1).as('one'))
-          .whereRef('x.span_rowid', '=', 'a0.span_rowid')
-          .where(conditionSql('x', f)),
-      ),
-    );
+  for (const e of otherFiltersOnSameSpan(ctx, rest)) spans = spans.where(e);
+  if (counted[0]!.n < DENSE_MATCHES) {
+    return sql<SqlBool>`${sql.ref('t.trace_id')} in ${spans.select('s.trace_id')}`;
   }
-  return q;
+  return sql<SqlBool>`exists ${spans
+    .select(sql.lit(1).as('one'))
+    .where(sql<SqlBool>`${sql.ref('s.trace_id')} = ${sql.ref('t.trace_id')}`)}`;
 }
 
 interface TraceRow {
@@ -121,7 +158,7 @@ export function queryTraces(ctx: QueryContext, query: TraceQuery): Trace[] {
     .select(['t.trace_id', 't.root_span_id', 't.start_time', 't.end_time'])
     .where('t.root_span_id', 'is not', null);
   if (query.filters.length > 0) {
-    q = q.where('t.trace_id', 'in', matchingTraceIds(ctx, query.filters));
+    q = q.where(traceMatches(ctx, query.filters));
   }
   for (const o of query.order) q = q.orderBy(`t.${o.field}`, o.descending ? 'desc' : 'asc');
   // The trace id breaks ties, so pages never overlap or skip.
@@ -157,14 +194,19 @@ interface SpanRow {
 function parseAttributes(json: string): Record<string, unknown> {
   try {
     const value: unknown = JSON.parse(json);
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : {};
   } catch {
     return {};
   }
 }
 
 /** Every attribute asked for, `null` where the span lacks it; all of them when none are asked for. */
-function project(attributes: Record<string, unknown>, keys: readonly string[] | null): Record<string, unknown> {
+function project(
+  attributes: Record<string, unknown>,
+  keys: readonly string[] | null,
+): Record<string, unknown> {
   if (!keys || keys.length === 0) return attributes;
   const out: Record<string, unknown> = {};
   for (const key of keys) out[key] = Object.hasOwn(attributes, key) ? attributes[key] : null;
@@ -197,7 +239,11 @@ const SPAN_COLUMNS = [
 /** One span of one trace, with its attributes as an object. */
 export function getSpan(ctx: QueryContext, traceId: string, spanId: string): Span {
   const row = ctx.all(
-    ctx.db.selectFrom('spans').select(SPAN_COLUMNS).where('span_id', '=', spanId).where('trace_id', '=', traceId),
+    ctx.db
+      .selectFrom('spans')
+      .select(SPAN_COLUMNS)
+      .where('span_id', '=', spanId)
+      .where('trace_id', '=', traceId),
   )[0] as SpanRow | undefined;
   if (!row) throw new TelemetryNotFoundError('Span', spanId);
   return toSpan(row, parseAttributes(row.attributes));
@@ -214,32 +260,36 @@ export function getSpanTree(
   maxDepth: number | null,
 ): Record<string, SpanWithStatus> {
   const q = ctx.db
-    .withRecursive('tree(id, span_id, trace_id, parent_span_id, name, start_time, end_time, attributes, status, depth)', (db) =>
-      db
-        .selectFrom('spans')
-        .select(['id', ...SPAN_COLUMNS, sql<number>`1`.as('depth')])
-        .where('span_id', '=', spanId)
-        .unionAll((db) => {
-          let child = db
-            .selectFrom('tree as p')
-            .innerJoin('spans as s', (join) =>
-              join.onRef('s.trace_id', '=', 'p.trace_id').onRef('s.parent_span_id', '=', 'p.span_id'),
-            )
-            .select([
-              's.id',
-              's.span_id',
-              's.trace_id',
-              's.parent_span_id',
-              's.name',
-              's.start_time',
-              's.end_time',
-              's.attributes',
-              's.status',
-              sql<number>`p.depth + 1`.as('depth'),
-            ]);
-          if (maxDepth !== null) child = child.where('p.depth', '<', maxDepth);
-          return child;
-        }),
+    .withRecursive(
+      'tree(id, span_id, trace_id, parent_span_id, name, start_time, end_time, attributes, status, depth)',
+      (db) =>
+        db
+          .selectFrom('spans')
+          .select(['id', ...SPAN_COLUMNS, sql<number>`1`.as('depth')])
+          .where('span_id', '=', spanId)
+          .unionAll((db) => {
+            let child = db
+              .selectFrom('tree as p')
+              .innerJoin('spans as s', (join) =>
+                join
+                  .onRef('s.trace_id', '=', 'p.trace_id')
+                  .onRef('s.parent_span_id', '=', 'p.span_id'),
+              )
+              .select([
+                's.id',
+                's.span_id',
+                's.trace_id',
+                's.parent_span_id',
+                's.name',
+                's.start_time',
+                's.end_time',
+                's.attributes',
+                's.status',
+                sql<number>`p.depth + 1`.as('depth'),
+              ]);
+            if (maxDepth !== null) child = child.where('p.depth', '<', maxDepth);
+            return child;
+          }),
     )
     .selectFrom('tree')
     .select([...SPAN_COLUMNS, 'depth'])
@@ -297,13 +347,15 @@ export function querySpans(ctx: QueryContext, query: SpanQuery): Span[] {
           ])
           .where('t.root_span_id', 'is not', null);
         if (query.filters.length > 0) {
-          roots = roots.where('t.trace_id', 'in', matchingTraceIds(ctx, query.filters));
+          roots = roots.where(traceMatches(ctx, query.filters));
         }
         return roots.unionAll((db) => {
           let child = db
             .selectFrom('tree as p')
             .innerJoin('spans as s', (join) =>
-              join.onRef('s.trace_id', '=', 'p.trace_id').onRef('s.parent_span_id', '=', 'p.span_id'),
+              join
+                .onRef('s.trace_id', '=', 'p.trace_id')
+                .onRef('s.parent_span_id', '=', 'p.span_id'),
             )
             .select([
               's.id',
@@ -336,9 +388,16 @@ export function querySpans(ctx: QueryContext, query: SpanQuery): Span[] {
       ),
     );
   }
-  q = q.orderBy('trace_start').orderBy('trace_id').orderBy('depth').orderBy('start_time').orderBy('span_id');
+  q = q
+    .orderBy('trace_start')
+    .orderBy('trace_id')
+    .orderBy('depth')
+    .orderBy('start_time')
+    .orderBy('span_id');
   if (query.limit !== null) q = q.limit(query.limit).offset(query.offset);
   else if (query.offset > 0) q = q.limit(-1).offset(query.offset);
   const rows = ctx.all(q) as SpanRow[];
-  return rows.map((row) => toSpan(row, project(parseAttributes(row.attributes), query.attributesToReturn)));
+  return rows.map((row) =>
+    toSpan(row, project(parseAttributes(row.attributes), query.attributesToReturn)),
+  );
 }

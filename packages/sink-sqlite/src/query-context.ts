@@ -14,7 +14,10 @@ export interface QueryContext {
 
 const CACHE_SIZE = 64;
 
-export function createQueryContext(raw: BetterSqlite3.Database, db: Kysely<Database>): QueryContext {
+export function createQueryContext(
+  raw: BetterSqlite3.Database,
+  db: Kysely<Database>,
+): QueryContext {
   const cache = new Map<string, BetterSqlite3.Statement>();
   return {
     db,

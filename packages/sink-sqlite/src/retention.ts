@@ -20,12 +20,16 @@ export class Retention {
   readonly #deleteRest: BetterSqlite3.Statement[];
   readonly #clear: BetterSqlite3.Statement;
   readonly #deleteOrphanSeries: BetterSqlite3.Statement;
-  readonly #purgeChunk: BetterSqlite3.Transaction<(select: BetterSqlite3.Statement, arg: number) => number>;
+  readonly #purgeChunk: BetterSqlite3.Transaction<
+    (select: BetterSqlite3.Statement, arg: number) => number
+  >;
 
   constructor(raw: BetterSqlite3.Database, db: Kysely<Database>) {
     const prep = (q: RawBuilder<unknown>) => raw.prepare(q.compile(db).sql);
     // A connection-private table of the spans being deleted in this chunk.
-    raw.exec('create temp table if not exists doomed_spans (id integer primary key, trace_id text not null)');
+    raw.exec(
+      'create temp table if not exists doomed_spans (id integer primary key, trace_id text not null)',
+    );
     this.#clear = prep(sql`delete from temp.doomed_spans`);
     this.#selectExpired = prep(
       sql`insert into temp.doomed_spans (id, trace_id)

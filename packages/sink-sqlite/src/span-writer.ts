@@ -6,7 +6,7 @@
 import type { CompletedSpan } from '@telemetry/core';
 import type BetterSqlite3 from 'better-sqlite3';
 import { type CompiledQuery, type Kysely, sql } from 'kysely';
-import { encodeAttributeValue } from './attribute-values.ts';
+import { encodeAttributeValue, ValueType } from './attribute-values.ts';
 import type { Database } from './schema.ts';
 
 const ROOT_MARKER = '__root__';
@@ -33,7 +33,12 @@ interface PreparedEvent {
   readonly name: string;
   readonly timestamp: number;
   readonly attributesJson: string;
-  readonly metric?: { readonly name: string; readonly unit: string; readonly labels: string; readonly value: number };
+  readonly metric?: {
+    readonly name: string;
+    readonly unit: string;
+    readonly labels: string;
+    readonly value: number;
+  };
 }
 
 interface TraceAggregate {
@@ -124,7 +129,15 @@ export class SpanWriter {
         .compile(),
       attributeColumns,
     );
-    const eventColumns = ['span_id', 'span_rowid', 'name', 'timestamp', 'attributes', 'series_id', 'value'] as const;
+    const eventColumns = [
+      'span_id',
+      'span_rowid',
+      'name',
+      'timestamp',
+      'attributes',
+      'series_id',
+      'value',
+    ] as const;
     this.#insertEvent = prepareCompiled(
       raw,
       db
@@ -133,7 +146,13 @@ export class SpanWriter {
         .compile(),
       eventColumns,
     );
-    const traceColumns = ['trace_id', 'service_name', 'root_span_id', 'start_time', 'end_time'] as const;
+    const traceColumns = [
+      'trace_id',
+      'service_name',
+      'root_span_id',
+      'start_time',
+      'end_time',
+    ] as const;
     this.#upsertTrace = prepareCompiled(
       raw,
       db
@@ -178,7 +197,9 @@ export class SpanWriter {
         .compile(),
       seriesColumns,
     );
-    this.#transaction = raw.transaction((spans: readonly PreparedSpan[]) => this.#writePrepared(spans));
+    this.#transaction = raw.transaction((spans: readonly PreparedSpan[]) =>
+      this.#writePrepared(spans),
+    );
   }
 
   /**
@@ -205,28 +226,35 @@ export class SpanWriter {
       if (!Number.isFinite(span.start_time) || !Number.isFinite(span.end_time)) return null;
       const attributes = span.attributes ?? {};
       const ttl =
-        typeof span.ttl_seconds === 'number' && span.ttl_seconds > 0 && Number.isFinite(span.ttl_seconds)
+        typeof span.ttl_seconds === 'number' &&
+        span.ttl_seconds > 0 &&
+        Number.isFinite(span.ttl_seconds)
           ? span.ttl_seconds
           : this.#options.defaultTtlSeconds;
+      if (typeof span.name !== 'string') return null;
       const events: PreparedEvent[] = [];
       for (const event of span.events ?? []) {
+        // A NULL time would fail the whole transaction: refuse the span instead.
+        if (!Number.isFinite(event.timestamp)) return null;
         if (event.type === 'metric') {
+          if (typeof event.metric !== 'string' || typeof event.unit !== 'string') return null;
           const labels = event.attributes ?? {};
           events.push({
             name: `metric.${event.metric}`,
             timestamp: event.timestamp,
             attributesJson: JSON.stringify({ ...labels, value: event.value, unit: event.unit }),
-            metric: { name: event.metric, unit: event.unit, labels: canonicalLabels(labels), value: event.value },
+            metric: {
+              name: event.metric,
+              unit: event.unit,
+              labels: canonicalLabels(labels),
+              value: event.value,
+            },
           });
         } else {
           events.push({
             name: event.type,
             timestamp: event.timestamp,
-            attributesJson: JSON.stringify({
-              ...(event.attributes ?? {}),
-              message: event.message,
-              severity: event.severity,
-            }),
+            attributesJson: logJson(event.attributes, event.message, event.severity),
           });
         }
       }
@@ -270,10 +298,8 @@ export class SpanWriter {
       written++;
       const rowid = Number(info.lastInsertRowid);
       const attributes = s.attributes ?? {};
-      for (const key in attributes) {
-        const encoded = encodeAttributeValue(attributes[key]);
-        this.#insertAttribute.run(rowid, key, encoded.type, encoded.value);
-      }
+      for (const key in attributes)
+        insertAttribute(this.#insertAttribute, rowid, key, attributes[key]);
       for (const e of p.events) {
         let seriesId: number | null = null;
         if (e.metric) {
@@ -304,7 +330,13 @@ export class SpanWriter {
       }
     }
     for (const [traceId, t] of traces) {
-      this.#upsertTrace.run(traceId, this.#options.serviceName, t.root?.span.span_id ?? null, t.start, t.end);
+      this.#upsertTrace.run(
+        traceId,
+        this.#options.serviceName,
+        t.root?.span.span_id ?? null,
+        t.start,
+        t.end,
+      );
     }
     return { written, duplicates };
   }
@@ -317,6 +349,51 @@ export class SpanWriter {
     if (found !== undefined) return found;
     return Number(this.#insertSeries.run(metric, unit, labels).lastInsertRowid);
   }
+}
+
+/** One `span_attributes` row, typed as `encodeAttributeValue` types it, without allocating. */
+function insertAttribute(
+  statement: BetterSqlite3.Statement,
+  rowid: number,
+  key: string,
+  value: unknown,
+): void {
+  switch (typeof value) {
+    case 'string':
+      statement.run(rowid, key, ValueType.string, value);
+      return;
+    case 'boolean':
+      statement.run(rowid, key, ValueType.boolean, value ? 1 : 0);
+      return;
+    case 'number':
+      if (Number.isFinite(value)) {
+        statement.run(rowid, key, ValueType.number, value);
+        return;
+      }
+      break;
+    default:
+      if (value !== null && value !== undefined) {
+        const encoded = encodeAttributeValue(value);
+        statement.run(rowid, key, encoded.type, encoded.value);
+        return;
+      }
+  }
+  statement.run(rowid, key, ValueType.null, null);
+}
+
+/** A log's attributes as the reference stores them: its own, then message and severity. */
+function logJson(
+  attributes: Readonly<Record<string, unknown>> | undefined,
+  message: string,
+  severity: string,
+): string {
+  let empty = true;
+  for (const _ in attributes) {
+    empty = false;
+    break;
+  }
+  if (empty) return JSON.stringify({ message, severity });
+  return JSON.stringify({ ...attributes, message, severity });
 }
 
 /** The same preference as the trace upsert: no parent first, then the earlier start, then the id. */

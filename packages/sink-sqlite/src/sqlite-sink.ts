@@ -4,40 +4,40 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import {
   type CompletedSpan,
   type DatasetWriter,
-  GetSpanTreeParamsSchema,
+  eventCountOf,
+  formatPath,
   type GetSpanTreeParams,
+  GetSpanTreeParamsSchema,
   type MetricSeries,
-  QueryMetricsParamsSchema,
   type QueryMetricsParams,
-  QuerySpansParamsSchema,
+  QueryMetricsParamsSchema,
   type QuerySpansParams,
-  QueryTracesParamsSchema,
+  QuerySpansParamsSchema,
   type QueryTracesParams,
-  SaveSpansToDatasetParamsSchema,
+  QueryTracesParamsSchema,
   type SaveSpansToDatasetParams,
+  SaveSpansToDatasetParamsSchema,
   type SinkContext,
   type Span,
   SpanIdSchema,
   type SpanWithStatus,
   TelemetryConfigError,
   TelemetryError,
-  TelemetryValidationError,
   type TelemetrySink,
+  TelemetryValidationError,
   type Trace,
   TraceIdSchema,
   type TraceStore,
   type ValidationIssue,
-  eventCountOf,
-  formatPath,
 } from '@telemetry/core';
 import Sqlite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { Checkpointer } from './checkpointer.ts';
 import { compileMatchers, queryMetrics } from './metrics.ts';
 import { createMigrator } from './migrations.ts';
-import { type ResolvedOptions, type SqliteSinkOptions, resolveOptions } from './options.ts';
+import { type ResolvedOptions, resolveOptions, type SqliteSinkOptions } from './options.ts';
 import * as queries from './queries.ts';
-import { type QueryContext, createQueryContext } from './query-context.ts';
+import { createQueryContext, type QueryContext } from './query-context.ts';
 import { Retention, type RetentionResult } from './retention.ts';
 import type { Database } from './schema.ts';
 import { SpanWriter } from './span-writer.ts';
@@ -69,7 +69,10 @@ export interface SqliteSink extends TelemetrySink, TraceStore {
 /** Thrown by queries and writes after `shutdown()`. */
 export class SqliteSinkClosedError extends TelemetryError {
   constructor(name: string) {
-    super('TELEMETRY_SINK_CLOSED', `The '${name}' sink is shut down; create a new sink to read or write this database.`);
+    super(
+      'TELEMETRY_SINK_CLOSED',
+      `The '${name}' sink is shut down; create a new sink to read or write this database.`,
+    );
   }
 }
 
@@ -82,10 +85,17 @@ const CHECKPOINT_INTERVAL_MS = 200;
  */
 const FALLBACK_AUTOCHECKPOINT_PAGES = 10_000;
 const SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES = 1_000;
+/**
+ * After about this many spans (roughly 8 MB of WAL) the writer waits, without
+ * blocking the event loop, for a checkpoint before its next transaction.
+ */
+const SPANS_PER_CHECKPOINT = 4_000;
 
 function isBusy(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
-  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+  return (
+    typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))
+  );
 }
 
 function openDatabase(options: ResolvedOptions): Sqlite.Database {
@@ -143,6 +153,7 @@ class SqliteSinkImpl implements SqliteSink {
   #closed = false;
   #shutdown: Promise<void> | undefined;
   #spanCount = 0;
+  #spansSinceCheckpoint = 0;
 
   constructor(options: ResolvedOptions) {
     this.#options = options;
@@ -185,7 +196,8 @@ class SqliteSinkImpl implements SqliteSink {
 
   #startCheckpointer(): void {
     const restoreAutocheckpoint = (error: Error | undefined) => {
-      if (this.#raw.open) this.#raw.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES}`);
+      if (this.#raw.open)
+        this.#raw.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES}`);
       if (error) this.#report(error);
     };
     try {
@@ -220,7 +232,9 @@ class SqliteSinkImpl implements SqliteSink {
       } catch (error) {
         // busy_timeout already waited; this covers a writer that holds the lock longer.
         if (!isBusy(error) || attempt >= BUSY_RETRIES) throw error;
-        await new Promise((r) => setTimeout(r, 25 * 2 ** Math.min(attempt, 5) * (1 + Math.random())));
+        await new Promise((r) =>
+          setTimeout(r, 25 * 2 ** Math.min(attempt, 5) * (1 + Math.random())),
+        );
       }
     }
   }
@@ -246,14 +260,23 @@ class SqliteSinkImpl implements SqliteSink {
     for (let i = 0; i < spans.length; i += size) {
       // Between transactions the event loop runs: no write blocks the app for long.
       if (i > 0) await yieldToEventLoop();
+      if (this.#checkpointer && this.#spansSinceCheckpoint >= SPANS_PER_CHECKPOINT) {
+        this.#spansSinceCheckpoint = 0;
+        await this.#checkpointer.checkpoint();
+      }
       const chunk = spans.slice(i, i + size);
       try {
         const result = await this.#withBusyRetry(() => writer.writeChunk(chunk));
         written += result.written;
+        this.#spansSinceCheckpoint += result.written;
         if (result.invalid.length > 0) {
           const events = result.invalid.reduce((n, s) => n + safeEventCount(s), 0);
           if (this.#context) this.#context.recordDropped(events, 'invalid_span');
-          else firstError ??= new TelemetryError('TELEMETRY_INVALID_SPAN', `${result.invalid.length} span(s) could not be stored: they lack ids or have non-finite times.`);
+          else
+            firstError ??= new TelemetryError(
+              'TELEMETRY_INVALID_SPAN',
+              `${result.invalid.length} span(s) could not be stored: they lack ids or have non-finite times.`,
+            );
         }
       } catch (error) {
         if (this.#context) {
@@ -270,7 +293,9 @@ class SqliteSinkImpl implements SqliteSink {
     if (this.#options.maxSpans !== undefined && written > 0) {
       this.#spanCount += written;
       if (this.#spanCount > this.#options.maxSpans) {
-        const cap = await this.#withBusyRetry(() => this.#retention!.enforceCap(this.#options.maxSpans!));
+        const cap = await this.#withBusyRetry(() =>
+          this.#retention!.enforceCap(this.#options.maxSpans!),
+        );
         this.#spanCount = cap.remaining;
       }
     }
@@ -285,8 +310,11 @@ class SqliteSinkImpl implements SqliteSink {
     return this.#track(
       (async () => {
         await this.#usable();
-        const result = await this.#withBusyRetry(() => this.#retention!.purgeExpired(Date.now() * 1000));
-        if (this.#options.maxSpans !== undefined) this.#spanCount = Math.max(0, this.#spanCount - result.deletedSpans);
+        const result = await this.#withBusyRetry(() =>
+          this.#retention!.purgeExpired(Date.now() * 1000),
+        );
+        if (this.#options.maxSpans !== undefined)
+          this.#spanCount = Math.max(0, this.#spanCount - result.deletedSpans);
         return result;
       })(),
     );
@@ -332,7 +360,9 @@ class SqliteSinkImpl implements SqliteSink {
       filters: p.attribute_filters ?? [],
       limit: p.limit ?? 100,
       offset: p.offset ?? 0,
-      order: p.order_by?.length ? queries.parseTraceOrder(p.order_by).order : [{ field: 'start_time', descending: false }],
+      order: p.order_by?.length
+        ? queries.parseTraceOrder(p.order_by).order
+        : [{ field: 'start_time', descending: false }],
     });
   }
 
@@ -345,16 +375,26 @@ class SqliteSinkImpl implements SqliteSink {
     const issues: ValidationIssue[] = [];
     const t = TraceIdSchema.safeParse(traceId);
     const s = SpanIdSchema.safeParse(spanId);
-    if (!t.success) issues.push({ path: 'trace_id', message: t.error.issues[0]?.message ?? 'invalid' });
-    if (!s.success) issues.push({ path: 'span_id', message: s.error.issues[0]?.message ?? 'invalid' });
+    if (!t.success)
+      issues.push({ path: 'trace_id', message: t.error.issues[0]?.message ?? 'invalid' });
+    if (!s.success)
+      issues.push({ path: 'span_id', message: s.error.issues[0]?.message ?? 'invalid' });
     if (!t.success || !s.success) throw new TelemetryValidationError('getSpan arguments', issues);
     return queries.getSpan(await this.#usable(), t.data, s.data);
   }
 
-  async getSpanTree(spanId: string, params?: GetSpanTreeParams): Promise<Record<string, SpanWithStatus>> {
+  async getSpanTree(
+    spanId: string,
+    params?: GetSpanTreeParams,
+  ): Promise<Record<string, SpanWithStatus>> {
     const id = parseArgument(SpanIdSchema, spanId, 'getSpanTree argument', 'span_id');
     const p = parseParams(GetSpanTreeParamsSchema, params, 'getSpanTree parameters');
-    return queries.getSpanTree(await this.#usable(), id, p.attributes_to_return ?? null, p.max_depth ?? null);
+    return queries.getSpanTree(
+      await this.#usable(),
+      id,
+      p.attributes_to_return ?? null,
+      p.max_depth ?? null,
+    );
   }
 
   async querySpans(params: QuerySpansParams): Promise<Span[]> {
@@ -370,9 +410,15 @@ class SqliteSinkImpl implements SqliteSink {
     });
   }
 
-  async saveSpansToDataset(params: SaveSpansToDatasetParams, writer?: DatasetWriter): Promise<void> {
-    const p = parseParams(SaveSpansToDatasetParamsSchema, params, 'saveSpansToDataset parameters', (d) =>
-      filterIssues(d.attribute_filters),
+  async saveSpansToDataset(
+    params: SaveSpansToDatasetParams,
+    writer?: DatasetWriter,
+  ): Promise<void> {
+    const p = parseParams(
+      SaveSpansToDatasetParamsSchema,
+      params,
+      'saveSpansToDataset parameters',
+      (d) => filterIssues(d.attribute_filters),
     );
     const target = writer ?? this.#options.datasetWriter;
     if (!target) {
@@ -412,12 +458,18 @@ class SqliteSinkImpl implements SqliteSink {
         issues.push({ path: 'metric_name', message: 'expected a non-empty metric name' });
       }
       if (d.end_time != null && d.start_time > d.end_time) {
-        issues.push({ path: 'start_time', message: `expected at most end_time (${d.end_time}), got ${d.start_time}` });
+        issues.push({
+          path: 'start_time',
+          message: `expected at most end_time (${d.end_time}), got ${d.start_time}`,
+        });
       }
       const result = compileMatchers(d.label_matchers ?? []);
       compiled = result.compiled;
       for (const bad of result.bad) {
-        issues.push({ path: formatPath(['label_matchers', bad.index, 'value']), message: bad.message });
+        issues.push({
+          path: formatPath(['label_matchers', bad.index, 'value']),
+          message: bad.message,
+        });
       }
       return issues;
     });

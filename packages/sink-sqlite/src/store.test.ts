@@ -1,15 +1,11 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { TelemetryConfigError, TelemetryValidationError, type SinkContext } from '@telemetry/core';
-import {
-  MIGRATION_TABLE,
-  SqliteSinkClosedError,
-  createSqliteSink,
-} from '@telemetry/sink-sqlite';
+import { type SinkContext, TelemetryConfigError, TelemetryValidationError } from '@telemetry/core';
+import { createSqliteSink, MIGRATION_TABLE, SqliteSinkClosedError } from '@telemetry/sink-sqlite';
 import Sqlite from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { dataset } from './test-support/dataset.ts';
-import { T0, log, metric, sid, span, tempDir, tid } from './test-support/fixtures.ts';
+import { log, metric, sid, span, T0, tempDir, tid } from './test-support/fixtures.ts';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -35,7 +31,8 @@ function inspect(path: string) {
 }
 
 function counts(db: Sqlite.Database) {
-  const one = (table: string) => (db.prepare(`select count(*) as n from ${table}`).get() as { n: number }).n;
+  const one = (table: string) =>
+    (db.prepare(`select count(*) as n from ${table}`).get() as { n: number }).n;
   return {
     traces: one('traces'),
     spans: one('spans'),
@@ -54,10 +51,17 @@ describe('opening', () => {
     const second = openSink({ path });
     await second.whenReady();
     const db = inspect(path);
-    expect(db.prepare(`select name from ${MIGRATION_TABLE}`).pluck().all()).toEqual(['2025_11_29_0001_initial']);
+    expect(db.prepare(`select name from ${MIGRATION_TABLE}`).pluck().all()).toEqual([
+      '2025_11_29_0001_initial',
+    ]);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(
-      db.prepare("select name from sqlite_master where type = 'table' and name not like 'telemetry_%' order by name").pluck().all(),
+      db
+        .prepare(
+          "select name from sqlite_master where type = 'table' and name not like 'telemetry_%' order by name",
+        )
+        .pluck()
+        .all(),
     ).toEqual(['metric_series', 'span_attributes', 'span_events', 'spans', 'traces']);
   });
 
@@ -102,8 +106,12 @@ describe('opening', () => {
   it('says clearly when the path cannot be opened', () => {
     const dir = temp();
     mkdirSync(join(dir, 'is-a-dir.db'));
-    expect(() => createSqliteSink({ path: join(dir, 'is-a-dir.db') })).toThrow(TelemetryConfigError);
-    expect(() => createSqliteSink({ path: join(dir, 'is-a-dir.db') })).toThrow(/Cannot open the SQLite telemetry store/);
+    expect(() => createSqliteSink({ path: join(dir, 'is-a-dir.db') })).toThrow(
+      TelemetryConfigError,
+    );
+    expect(() => createSqliteSink({ path: join(dir, 'is-a-dir.db') })).toThrow(
+      /Cannot open the SQLite telemetry store/,
+    );
   });
 });
 
@@ -127,11 +135,23 @@ describe('writing', () => {
       }),
     ]);
     await sink.writeSpans([
-      span({ trace_id: tid(1), span_id: sid(1), start_time: T0, end_time: T0 + 100, attributes: { __root__: true } }),
+      span({
+        trace_id: tid(1),
+        span_id: sid(1),
+        start_time: T0,
+        end_time: T0 + 100,
+        attributes: { __root__: true },
+      }),
     ]);
     const db = inspect(path);
     expect(db.prepare('select * from traces').all()).toEqual([
-      { trace_id: tid(1), service_name: 'checkout', root_span_id: sid(1), start_time: T0, end_time: T0 + 100 },
+      {
+        trace_id: tid(1),
+        service_name: 'checkout',
+        root_span_id: sid(1),
+        start_time: T0,
+        end_time: T0 + 100,
+      },
     ]);
     expect(
       db.prepare('select name, timestamp, attributes, value from span_events order by id').all(),
@@ -151,39 +171,73 @@ describe('writing', () => {
     ]);
     // A 40 µs span stays 40 µs.
     const stored = await sink.getSpan(tid(1), sid(2));
-    expect([stored.start_time, stored.end_time]).toEqual(['2025-01-15T12:00:00.000005Z', '2025-01-15T12:00:00.000045Z']);
+    expect([stored.start_time, stored.end_time]).toEqual([
+      '2025-01-15T12:00:00.000005Z',
+      '2025-01-15T12:00:00.000045Z',
+    ]);
   });
 
   it('a duplicate span id does not poison the batch, and its events are not stored twice', async () => {
     const path = join(temp(), 'dup.db');
     const sink = openSink({ path });
-    const first = span({ trace_id: tid(1), span_id: sid(1), events: [log({ trace_id: tid(1), span_id: sid(1) }, 'x', T0)] });
+    const first = span({
+      trace_id: tid(1),
+      span_id: sid(1),
+      events: [log({ trace_id: tid(1), span_id: sid(1) }, 'x', T0)],
+    });
     await sink.writeSpans([first]);
-    await sink.writeSpans([first, span({ trace_id: tid(1), span_id: sid(2), parent_span_id: sid(1) }), first]);
+    await sink.writeSpans([
+      first,
+      span({ trace_id: tid(1), span_id: sid(2), parent_span_id: sid(1) }),
+      first,
+    ]);
     expect(counts(inspect(path))).toMatchObject({ spans: 2, span_events: 1, traces: 1 });
   });
 
   it('prefers a span without a parent over a marked local root under a remote parent', async () => {
     const sink = openSink();
     await sink.writeSpans([
-      span({ trace_id: tid(4), span_id: sid(31), parent_span_id: sid(30), start_time: T0 + 10, attributes: { __root__: true } }),
+      span({
+        trace_id: tid(4),
+        span_id: sid(31),
+        parent_span_id: sid(30),
+        start_time: T0 + 10,
+        attributes: { __root__: true },
+      }),
     ]);
     expect((await sink.getTrace(tid(4))).root_span_id).toBe(sid(31));
     await sink.writeSpans([span({ trace_id: tid(4), span_id: sid(30), start_time: T0 + 20 })]);
     expect((await sink.getTrace(tid(4))).root_span_id).toBe(sid(30));
     // A later marked span does not displace it.
     await sink.writeSpans([
-      span({ trace_id: tid(4), span_id: sid(32), parent_span_id: sid(99), start_time: T0, attributes: { __root__: true } }),
+      span({
+        trace_id: tid(4),
+        span_id: sid(32),
+        parent_span_id: sid(99),
+        start_time: T0,
+        attributes: { __root__: true },
+      }),
     ]);
-    expect(await sink.getTrace(tid(4))).toMatchObject({ root_span_id: sid(30), start_time: '2025-01-15T12:00:00.000000Z' });
+    expect(await sink.getTrace(tid(4))).toMatchObject({
+      root_span_id: sid(30),
+      start_time: '2025-01-15T12:00:00.000000Z',
+    });
   });
 
   it('skips spans that cannot be stored and counts their events as dropped', async () => {
     const sink = openSink();
     const dropped: [number, string][] = [];
-    const context: SinkContext = { recordDropped: (n, r) => dropped.push([n, r]), reportError: () => {} };
+    const context: SinkContext = {
+      recordDropped: (n, r) => dropped.push([n, r]),
+      reportError: () => {},
+    };
     sink.attach(context);
-    const bad = span({ trace_id: tid(1), span_id: sid(9), start_time: Number.NaN, events: [log({ trace_id: tid(1), span_id: sid(9) }, 'x', T0)] });
+    const bad = span({
+      trace_id: tid(1),
+      span_id: sid(9),
+      start_time: Number.NaN,
+      events: [log({ trace_id: tid(1), span_id: sid(9) }, 'x', T0)],
+    });
     await sink.writeSpans([bad, span({ trace_id: tid(1), span_id: sid(1) })]);
     expect(dropped).toEqual([[3, 'invalid_span']]);
     expect((await sink.queryTraces()).map((t) => t.root_span_id)).toEqual([sid(1)]);
@@ -192,9 +246,9 @@ describe('writing', () => {
   it('without a dispatcher, rejects after storing the valid spans', async () => {
     const sink = openSink();
     const bad = span({ trace_id: tid(1), span_id: sid(9), end_time: Number.POSITIVE_INFINITY });
-    await expect(sink.writeSpans([bad, span({ trace_id: tid(1), span_id: sid(1) })])).rejects.toThrow(
-      /1 span\(s\) could not be stored/,
-    );
+    await expect(
+      sink.writeSpans([bad, span({ trace_id: tid(1), span_id: sid(1) })]),
+    ).rejects.toThrow(/1 span\(s\) could not be stored/);
     expect((await sink.queryTraces()).length).toBe(1);
   });
 
@@ -227,14 +281,28 @@ describe('retention', () => {
       }),
       span({ trace_id: tid(2), span_id: sid(2), attributes: { b: 2 } }),
     ]);
-    expect(counts(inspect(path))).toEqual({ traces: 2, spans: 2, span_attributes: 2, span_events: 2, metric_series: 1 });
+    expect(counts(inspect(path))).toEqual({
+      traces: 2,
+      spans: 2,
+      span_attributes: 2,
+      span_events: 2,
+      metric_series: 1,
+    });
     await sink.shutdown();
 
     const reopened = openSink({ path });
     await reopened.whenReady();
-    expect(counts(inspect(path))).toEqual({ traces: 1, spans: 1, span_attributes: 1, span_events: 0, metric_series: 0 });
+    expect(counts(inspect(path))).toEqual({
+      traces: 1,
+      spans: 1,
+      span_attributes: 1,
+      span_events: 0,
+      metric_series: 0,
+    });
 
-    await reopened.writeSpans([span({ trace_id: tid(3), span_id: sid(3), ttl_seconds: 1, start_time: old, end_time: old })]);
+    await reopened.writeSpans([
+      span({ trace_id: tid(3), span_id: sid(3), ttl_seconds: 1, start_time: old, end_time: old }),
+    ]);
     expect((await reopened.queryTraces()).length).toBe(2);
     expect(await reopened.purgeExpired()).toEqual({ deletedSpans: 1 });
     expect((await reopened.queryTraces()).map((t) => t.trace_id)).toEqual([tid(2)]);
@@ -244,8 +312,20 @@ describe('retention', () => {
     const sink = openSink({ ttlSeconds: 60 });
     const recent = Date.now() * 1000 - 120 * 1_000_000; // ended two minutes ago
     await sink.writeSpans([
-      span({ trace_id: tid(1), span_id: sid(1), start_time: recent, end_time: recent, ttl_seconds: undefined as never }),
-      span({ trace_id: tid(2), span_id: sid(2), start_time: recent, end_time: recent, ttl_seconds: 3600 }),
+      span({
+        trace_id: tid(1),
+        span_id: sid(1),
+        start_time: recent,
+        end_time: recent,
+        ttl_seconds: undefined as never,
+      }),
+      span({
+        trace_id: tid(2),
+        span_id: sid(2),
+        start_time: recent,
+        end_time: recent,
+        ttl_seconds: 3600,
+      }),
     ]);
     expect(await sink.purgeExpired()).toEqual({ deletedSpans: 1 });
     expect((await sink.queryTraces()).map((t) => t.trace_id)).toEqual([tid(2)]);
@@ -254,8 +334,21 @@ describe('retention', () => {
   it('recomputes a trace when only some of its spans expire', async () => {
     const sink = openSink();
     await sink.writeSpans([
-      span({ trace_id: tid(1), span_id: sid(1), start_time: T0, end_time: T0 + 100, attributes: { __root__: true } }),
-      span({ trace_id: tid(1), span_id: sid(2), parent_span_id: sid(1), start_time: T0 + 10, end_time: T0 + 200, ttl_seconds: 1 }),
+      span({
+        trace_id: tid(1),
+        span_id: sid(1),
+        start_time: T0,
+        end_time: T0 + 100,
+        attributes: { __root__: true },
+      }),
+      span({
+        trace_id: tid(1),
+        span_id: sid(2),
+        parent_span_id: sid(1),
+        start_time: T0 + 10,
+        end_time: T0 + 200,
+        ttl_seconds: 1,
+      }),
     ]);
     expect((await sink.getTrace(tid(1))).end_time).toBe('2025-01-15T12:00:00.000200Z');
     await sink.purgeExpired();
@@ -269,8 +362,13 @@ describe('retention', () => {
 
   it('runs periodically', async () => {
     const sink = openSink({ retentionIntervalMs: 20 });
-    await sink.writeSpans([span({ trace_id: tid(1), span_id: sid(1), ttl_seconds: 1, start_time: T0, end_time: T0 })]);
-    await vi.waitFor(async () => expect(await sink.queryTraces()).toEqual([]), { timeout: 5000, interval: 20 });
+    await sink.writeSpans([
+      span({ trace_id: tid(1), span_id: sid(1), ttl_seconds: 1, start_time: T0, end_time: T0 }),
+    ]);
+    await vi.waitFor(async () => expect(await sink.queryTraces()).toEqual([]), {
+      timeout: 5000,
+      interval: 20,
+    });
   });
 
   it('caps the number of stored spans, deleting the oldest written', async () => {
@@ -280,12 +378,23 @@ describe('retention', () => {
       await sink.writeSpans(
         Array.from({ length: 10 }, (_, i) => {
           const n = batch * 10 + i + 1;
-          return span({ trace_id: tid(n), span_id: sid(n), attributes: { n }, events: [log({ trace_id: tid(n), span_id: sid(n) }, 'l', T0)] });
+          return span({
+            trace_id: tid(n),
+            span_id: sid(n),
+            attributes: { n },
+            events: [log({ trace_id: tid(n), span_id: sid(n) }, 'l', T0)],
+          });
         }),
       );
     }
     const db = inspect(path);
-    expect(counts(db)).toEqual({ traces: 20, spans: 20, span_attributes: 20, span_events: 20, metric_series: 0 });
+    expect(counts(db)).toEqual({
+      traces: 20,
+      spans: 20,
+      span_attributes: 20,
+      span_events: 20,
+      metric_series: 0,
+    });
     expect(db.prepare('select min(id), max(id) from spans').raw().get()).toEqual([31, 50]);
   });
 });
@@ -306,12 +415,19 @@ describe('lifecycle', () => {
     await sink.whenReady();
     const empty = statSync(path).size;
     const spans = Array.from({ length: 20_000 }, (_, i) =>
-      span({ trace_id: tid(Math.floor(i / 10) + 1), span_id: sid(i + 1), attributes: { i, text: 'x'.repeat(40) } }),
+      span({
+        trace_id: tid(Math.floor(i / 10) + 1),
+        span_id: sid(i + 1),
+        attributes: { i, text: 'x'.repeat(40) },
+      }),
     );
     await sink.writeSpans(spans);
     // SQLite's own threshold on the sink's connection is 40 MB of WAL; these writes
     // are far below it, so only the worker can have moved them into the file.
-    await vi.waitFor(() => expect(statSync(path).size).toBeGreaterThan(empty + 2_000_000), { timeout: 10_000, interval: 50 });
+    await vi.waitFor(() => expect(statSync(path).size).toBeGreaterThan(empty + 2_000_000), {
+      timeout: 10_000,
+      interval: 50,
+    });
     expect((await sink.queryTraces({ limit: 5000 })).length).toBe(2000);
   });
 

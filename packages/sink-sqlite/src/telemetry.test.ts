@@ -36,10 +36,14 @@ describe('through createTelemetry', () => {
     );
     expect(await telemetry.flush()).toBe(true);
 
-    const traces = await telemetry.queryTraces({ attribute_filters: [{ key: 'user.id', op: 'eq', value: 'u-42' }] });
+    const traces = await telemetry.queryTraces({
+      attribute_filters: [{ key: 'user.id', op: 'eq', value: 'u-42' }],
+    });
     expect(traces.map((t) => [t.trace_id, t.root_span_id])).toEqual([[ids.trace_id, ids.span_id]]);
 
-    const tree = await telemetry.getSpanTree(ids.span_id, { attributes_to_return: ['route', 'error.type'] });
+    const tree = await telemetry.getSpanTree(ids.span_id, {
+      attributes_to_return: ['route', 'error.type'],
+    });
     expect(Object.values(tree).map((s) => [s.name, s.status, s.attributes])).toEqual([
       ['POST /checkout', 'ok', { route: '/checkout', 'error.type': null }],
       ['charge card', 'ok', { route: null, 'error.type': null }],
@@ -63,7 +67,10 @@ describe('through createTelemetry', () => {
     const db = new Sqlite(path, { readonly: true });
     try {
       expect(db.prepare('select service_name from traces').pluck().all()).toEqual(['shop']);
-      const log = db.prepare("select attributes from span_events where name = 'unstructured_log'").pluck().get() as string;
+      const log = db
+        .prepare("select attributes from span_events where name = 'unstructured_log'")
+        .pluck()
+        .get() as string;
       expect(JSON.parse(log)).toMatchObject({ message: 'charging', severity: 'info', attempt: 1 });
     } finally {
       db.close();
@@ -80,14 +87,32 @@ describe('through createTelemetry', () => {
     const span_id = generateSpanId();
     const common = { trace_id, span_id, attributes: { __root__: true } };
     telemetry.logEvent({
-      event: { ...common, type: 'structured_log', timestamp: '2026-01-01T00:00:00.000040Z', payload: { type: 'span_start', name: 'job' } },
+      event: {
+        ...common,
+        type: 'structured_log',
+        timestamp: '2026-01-01T00:00:00.000040Z',
+        payload: { type: 'span_start', name: 'job' },
+      },
       ttl_seconds: 3600,
     });
     telemetry.logEvent({
-      event: { trace_id, span_id, type: 'metric', timestamp: '2026-01-01T00:00:00.5Z', metric: 'rows', value: 3, unit: 'row' },
+      event: {
+        trace_id,
+        span_id,
+        type: 'metric',
+        timestamp: '2026-01-01T00:00:00.5Z',
+        metric: 'rows',
+        value: 3,
+        unit: 'row',
+      },
     });
     telemetry.logEvent({
-      event: { ...common, type: 'structured_log', timestamp: '2026-01-01T00:00:01.000080Z', payload: { type: 'span_end', status: 'ok' } },
+      event: {
+        ...common,
+        type: 'structured_log',
+        timestamp: '2026-01-01T00:00:01.000080Z',
+        payload: { type: 'span_end', status: 'ok' },
+      },
       ttl_seconds: 3600,
     });
     await telemetry.flush();
@@ -102,10 +127,15 @@ describe('through createTelemetry', () => {
       start_time: Date.UTC(2026, 0, 1) / 1000,
       end_time: Date.UTC(2026, 0, 1) / 1000 + 60,
     });
-    expect(series!.values).toEqual([{ timestamp: Date.UTC(2026, 0, 1) / 1000, value: 3, unit: 'row' }]);
+    expect(series!.values).toEqual([
+      { timestamp: Date.UTC(2026, 0, 1) / 1000, value: 3, unit: 'row' },
+    ]);
     const db = new Sqlite(path, { readonly: true });
     try {
-      const [start, expires] = db.prepare('select end_time, expires_at from spans').raw().get() as [number, number];
+      const [start, expires] = db.prepare('select end_time, expires_at from spans').raw().get() as [
+        number,
+        number,
+      ];
       expect(expires - start).toBe(3600 * 1_000_000);
     } finally {
       db.close();

@@ -1,4 +1,4 @@
-import { TelemetryValidationError, type ValidationIssue, issuesFromZod } from '@telemetry/core';
+import { issuesFromZod, TelemetryValidationError, type ValidationIssue } from '@telemetry/core';
 
 /** The part of a zod schema this package uses (core owns zod). */
 interface Schema<Out> {
@@ -26,6 +26,11 @@ export function parseParams<Out>(
 }
 
 /** Throws a validation error for a lone argument (an id, a metric name). */
-export function parseArgument<Out>(schema: Schema<Out>, value: unknown, what: string, name: string): Out {
+export function parseArgument<Out>(
+  schema: Schema<Out>,
+  value: unknown,
+  what: string,
+  name: string,
+): Out {
   return parseParams(schema, value, what, undefined, [name]);
 }

@@ -1,5 +1,5 @@
 import type { CompletedSpan } from '@telemetry/core';
-import { T0, log, sid, span, tid } from './fixtures.ts';
+import { log, sid, span, T0, tid } from './fixtures.ts';
 
 const ms = 1000;
 const s = 1_000_000;

@@ -25,7 +25,16 @@ for (;;) {
       end_time: T0 + n + 5,
       status: 'ok',
       attributes: { n, a: 'x'.repeat(50), b: n % 7, c: true, d: 'y' },
-      events: [{ type: 'unstructured_log', ...ids, timestamp: T0 + n, message: 'log', severity: 'info', attributes: {} }],
+      events: [
+        {
+          type: 'unstructured_log',
+          ...ids,
+          timestamp: T0 + n,
+          message: 'log',
+          severity: 'info',
+          attributes: {},
+        },
+      ],
       ttl_seconds: 100 * 365 * 86400,
     });
   }

@@ -46,7 +46,15 @@ export function log(
   timestamp: number,
   attributes: Record<string, string | number | boolean | null> = {},
 ): UnstructuredLogEvent {
-  return { type: 'unstructured_log', trace_id: s.trace_id, span_id: s.span_id, timestamp, message, severity: 'info', attributes };
+  return {
+    type: 'unstructured_log',
+    trace_id: s.trace_id,
+    span_id: s.span_id,
+    timestamp,
+    message,
+    severity: 'info',
+    attributes,
+  };
 }
 
 export function metric(
@@ -57,7 +65,16 @@ export function metric(
   attributes: Record<string, string | number | boolean | null> = {},
   unit = 'tokens',
 ): MetricEvent {
-  return { type: 'metric', trace_id: s.trace_id, span_id: s.span_id, timestamp, metric: name, value, unit, attributes };
+  return {
+    type: 'metric',
+    trace_id: s.trace_id,
+    span_id: s.span_id,
+    timestamp,
+    metric: name,
+    value,
+    unit,
+    attributes,
+  };
 }
 
 /** A fresh temporary directory, removed by the returned cleanup. */

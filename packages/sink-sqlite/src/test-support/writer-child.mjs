@@ -8,7 +8,12 @@ const batch = Number(batchArg);
 const T0 = Date.UTC(2025, 0, 15, 12) * 1000;
 const hex = (n, width) => n.toString(16).padStart(width, '0');
 const problems = [];
-const sink = createSqliteSink({ path, retentionIntervalMs: 0, transactionSize: 25, serviceName: `writer-${writerId}` });
+const sink = createSqliteSink({
+  path,
+  retentionIntervalMs: 0,
+  transactionSize: 25,
+  serviceName: `writer-${writerId}`,
+});
 sink.attach({
   recordDropped: (n, reason) => problems.push(`dropped ${n}: ${reason}`),
   reportError: (error) => problems.push(`error: ${error?.code ?? ''} ${error?.message ?? error}`),
@@ -19,7 +24,7 @@ let written = 0;
 for (let start = 0; start < count; start += batch) {
   const spans = [];
   for (let i = start; i < Math.min(count, start + batch); i++) {
-    const trace_id = hex(i % 97 + 1, 32);
+    const trace_id = hex((i % 97) + 1, 32);
     const span_id = hex(Number(writerId) * 1_000_000 + i + 1, 16);
     const ids = { trace_id, span_id };
     spans.push({
@@ -32,8 +37,23 @@ for (let start = 0; start < count; start += batch) {
       status: 'ok',
       attributes: { writer: Number(writerId), i },
       events: [
-        { type: 'unstructured_log', ...ids, timestamp: T0 + i, message: 'm', severity: 'info', attributes: {} },
-        { type: 'metric', ...ids, timestamp: T0 + i, metric: 'work', value: 1, unit: 'item', attributes: { shard: String(i % 3) } },
+        {
+          type: 'unstructured_log',
+          ...ids,
+          timestamp: T0 + i,
+          message: 'm',
+          severity: 'info',
+          attributes: {},
+        },
+        {
+          type: 'metric',
+          ...ids,
+          timestamp: T0 + i,
+          metric: 'work',
+          value: 1,
+          unit: 'item',
+          attributes: { shard: String(i % 3) },
+        },
       ],
       ttl_seconds: 100 * 365 * 86400,
     });
