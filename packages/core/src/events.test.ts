@@ -2,6 +2,10 @@ import {
   createMemorySink,
   createTelemetry,
   EventSchema,
+  generateSpanId,
+  generateTraceId,
+  isValidSpanId,
+  isValidTraceId,
   parseIsoMicros,
   TelemetryValidationError,
   toIsoMicros,
@@ -160,5 +164,22 @@ describe('malformed events', () => {
     t.logEvent({ event: { ...good, trace_id: 'nope' } as never });
     expect(t.stats().dropped).toEqual({ invalid: 1 });
     expect(t.stats().accepted).toBe(0);
+  });
+});
+
+describe('ids', () => {
+  it('are OpenTelemetry-shaped and unique over many blocks of randomness', () => {
+    const spans = new Set<string>();
+    const traces = new Set<string>();
+    for (let i = 0; i < 50_000; i++) {
+      const span = generateSpanId();
+      const trace = generateTraceId();
+      expect(isValidSpanId(span)).toBe(true);
+      expect(isValidTraceId(trace)).toBe(true);
+      spans.add(span);
+      traces.add(trace);
+    }
+    expect(spans.size).toBe(50_000);
+    expect(traces.size).toBe(50_000);
   });
 });
