@@ -6,10 +6,10 @@ import {
   SpanKind as OtelSpanKind,
   context as otelContext,
   propagation as otelPropagation,
+  ROOT_CONTEXT,
   type SpanOptions,
   type Tracer,
   type TracerProvider,
-  type TraceState,
   trace,
 } from '@opentelemetry/api';
 import { contextManager } from './context.ts';
@@ -508,33 +508,19 @@ export class Telemetry implements TraceStore {
     });
   }
 
+  /** A new trace's root span; with a valid `traceparent`, a local root continuing that remote trace. */
   private createRoot(name: string, options: TraceOptions): TelemetrySpan {
     const remote = parseTraceparent(options.traceparent);
-    const attributes = { ...options.attributes, __root__: true };
-    if (remote) {
-      const traceState: TraceState | undefined = options.tracestate
-        ? new W3CTraceState(options.tracestate)
-        : undefined;
-      return new TelemetrySpan(this.dispatcher, {
-        traceId: remote.traceId,
-        spanId: generateSpanId(),
-        parentSpanId: remote.spanId,
-        name,
-        kind: options.kind,
-        attributes,
-        traceState,
-        ttlSeconds: this.ttlSeconds,
-      });
-    }
-    return new TelemetrySpan(this.dispatcher, {
-      traceId: generateTraceId(),
-      spanId: generateSpanId(),
-      parentSpanId: null,
-      name,
-      kind: options.kind,
-      attributes,
-      ttlSeconds: this.ttlSeconds,
-    });
+    const parent = remote
+      ? trace.setSpanContext(ROOT_CONTEXT, {
+          traceId: remote.traceId,
+          spanId: remote.spanId,
+          traceFlags: remote.traceFlags,
+          isRemote: true,
+          ...(options.tracestate ? { traceState: new W3CTraceState(options.tracestate) } : {}),
+        })
+      : ROOT_CONTEXT;
+    return this.createSpan(name, parent, options.attributes, options.kind, undefined);
   }
 
   /** @internal Runs `method` in a span named `name` when a span is current (helpers, decorators, autoTrace). */
