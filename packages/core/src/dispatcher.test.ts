@@ -264,6 +264,33 @@ describe('span assembly', () => {
     expect(t.stats().sinks.memory).toMatchObject({ delivered: 4, pending: 0 });
   });
 
+  it('merges start attributes missing from a hand-written end event (end values win)', async () => {
+    const sink = createMemorySink({ keep: 'spans' });
+    const t = createTelemetry({ sinks: [sink] });
+    const id = ids();
+    const ts = '2025-01-01T00:00:00Z';
+    t.logEvent({
+      event: {
+        type: 'structured_log',
+        ...id,
+        timestamp: ts,
+        attributes: { a: 1, b: 1 },
+        payload: { type: 'span_start', name: 's' },
+      },
+    });
+    t.logEvent({
+      event: {
+        type: 'structured_log',
+        ...id,
+        timestamp: ts,
+        attributes: { b: 2, c: 3 },
+        payload: { type: 'span_end', status: 'ok' },
+      },
+    });
+    await t.flush();
+    expect(sink.spans[0]!.attributes).toEqual({ a: 1, b: 2, c: 3 });
+  });
+
   it('spans that never end hold bounded memory, and what is given up is counted', async () => {
     const sink = createMemorySink({ keep: 'spans' });
     const t = createTelemetry({ sinks: [sink], maxOpenSpans: 100 });

@@ -199,10 +199,14 @@ export class SpanAssembler {
     const endPayload = end.payload as SpanEndPayload;
     const startAttrs = start.attributes;
     const endAttrs = end.attributes;
+    // Spans made by the helpers end with every attribute; only events written by
+    // hand may leave start attributes out of the end event, and only then merge.
     let attributes = endAttrs;
-    for (const _ in startAttrs) {
-      attributes = { ...startAttrs, ...endAttrs };
-      break;
+    for (const key in startAttrs) {
+      if (!(key in endAttrs)) {
+        attributes = { ...startAttrs, ...endAttrs };
+        break;
+      }
     }
     out.push({
       trace_id: start.trace_id,
