@@ -440,3 +440,23 @@ await timeMany("queryMetrics('tokens', { query_type: 'instant' }) over 30 days",
   }),
 );
 await sink.shutdown();
+
+{
+  // Retention: a tenth of the store expires at once (marked by hand here).
+  const db = new Sqlite(bigPath);
+  const doomed = Math.floor(BIG_SPANS / 10);
+  db.prepare('update spans set expires_at = 0 where id <= ?').run(doomed);
+  db.close();
+  const purging = createSqliteSink({ path: bigPath, retentionIntervalMs: 0 });
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  const t = performance.now();
+  await purging.whenReady(); // the purge on open
+  const secs = (performance.now() - t) / 1000;
+  loop.disable();
+  const left = (await purging.queryTraces({ order_by: ['start_time'], limit: 1 }))[0];
+  await purging.shutdown();
+  console.log(
+    `retention on open: deleted ${fmt(doomed)} expired spans (with attributes, events, traces) in ${fmt(secs, 1)} s; event loop max delay ${fmt(loop.max / 1e6, 1)} ms; oldest trace left ${left?.trace_id}`,
+  );
+}

@@ -228,6 +228,19 @@ describe.each(PAYLOADS)('payload %j', (payload) => {
       { appendRows: async (id, rows) => void calls.push([id, rows.length]) },
     );
     expect(calls).toEqual([[payload, 3]]);
+    // As an attribute to save it is just a key no span has: no rows.
+    await sink.saveSpansToDataset(
+      {
+        attribute_filters: [{ key: 'user', op: 'eq', value: 'bob' }],
+        attributes_to_save: [payload],
+        dataset_id: 'd',
+      },
+      { appendRows: async (id, rows) => void calls.push([id, rows.length]) },
+    );
+    expect(calls).toEqual([
+      [payload, 3],
+      ['d', 0],
+    ]);
     const dir = join(tmp.dir, 'datasets');
     const jsonl = createJsonlDatasetWriter({ directory: dir });
     expect(

@@ -389,6 +389,13 @@ describe('filters matching many spans (planned as a walk over traces)', () => {
       .filter(keep)
       .map((t) => tid(1000 + t));
 
+  it('returns 100 traces by default, and for limit null', async () => {
+    expect(ids(await big.queryTraces())).toEqual(expected((t) => t < 100));
+    expect(ids(await big.queryTraces({ limit: null, offset: 100 }))).toEqual(
+      expected((t) => t >= 100 && t < 200),
+    );
+  });
+
   it('answers exactly as the selective plan would', async () => {
     expect(
       ids(

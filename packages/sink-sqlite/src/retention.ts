@@ -3,11 +3,16 @@
  * own short transaction so writers in this or another process are never held
  * up for long; trace rows are deleted with their last span or recomputed.
  */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type BetterSqlite3 from 'better-sqlite3';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database } from './schema.ts';
 
-const CHUNK = 2_000;
+/** Spans per deleting transaction: a few milliseconds of the event loop each. */
+const CHUNK = 500;
+
+/** Runs one chunk (the sink passes its SQLITE_BUSY retry). */
+export type ChunkRunner = <T>(fn: () => T) => Promise<T>;
 
 export interface RetentionResult {
   readonly deletedSpans: number;
@@ -66,29 +71,41 @@ export class Retention {
     });
   }
 
-  /** Deletes every span whose `expires_at` is at or before `nowMicros`. */
-  purgeExpired(nowMicros: number): RetentionResult {
+  /**
+   * Deletes every span whose `expires_at` is at or before `nowMicros`, a
+   * chunk per transaction, through `run` (the caller's busy retry), with the
+   * event loop free between chunks.
+   */
+  async purgeExpired(nowMicros: number, run: ChunkRunner): Promise<RetentionResult> {
     let deleted = 0;
     for (;;) {
-      const n = this.#purgeChunk.immediate(this.#selectExpired, nowMicros);
+      const n = await run(() => this.#purgeChunk.immediate(this.#selectExpired, nowMicros));
       deleted += n;
       if (n < CHUNK) break;
+      await yieldToEventLoop();
     }
-    if (deleted > 0) this.#deleteOrphanSeries.run();
+    if (deleted > 0) await run(() => this.#deleteOrphanSeries.run());
     return { deletedSpans: deleted };
   }
 
   /** Deletes the oldest-written spans past `maxSpans`; returns the count left. */
-  enforceCap(maxSpans: number): { deletedSpans: number; remaining: number } {
+  async enforceCap(
+    maxSpans: number,
+    run: ChunkRunner,
+  ): Promise<{ deletedSpans: number; remaining: number }> {
     let deleted = 0;
     let count = this.countSpans();
     while (count > maxSpans) {
-      const n = this.#purgeChunk.immediate(this.#selectOldest, Math.min(CHUNK, count - maxSpans));
+      const excess = count - maxSpans;
+      const n = await run(() =>
+        this.#purgeChunk.immediate(this.#selectOldest, Math.min(CHUNK, excess)),
+      );
       if (n === 0) break;
       deleted += n;
       count -= n;
+      if (count > maxSpans) await yieldToEventLoop();
     }
-    if (deleted > 0) this.#deleteOrphanSeries.run();
+    if (deleted > 0) await run(() => this.#deleteOrphanSeries.run());
     return { deletedSpans: deleted, remaining: count };
   }
 

@@ -182,9 +182,11 @@ class SqliteSinkImpl implements SqliteSink {
     this.#retention = new Retention(this.#raw, this.#db);
     this.#queries = createQueryContext(this.#raw, this.#db);
     if (this.path !== ':memory:' && !this.#closed) this.#startCheckpointer();
-    await this.#withBusyRetry(async () => this.#retention!.purgeExpired(Date.now() * 1000));
+    await this.#retention.purgeExpired(Date.now() * 1000, this.#chunkRunner);
     if (this.#options.maxSpans !== undefined) {
-      this.#spanCount = this.#retention.enforceCap(this.#options.maxSpans).remaining;
+      this.#spanCount = (
+        await this.#retention.enforceCap(this.#options.maxSpans, this.#chunkRunner)
+      ).remaining;
     }
     if (this.#options.retentionIntervalMs > 0 && !this.#closed) {
       this.#timer = setInterval(() => {
@@ -224,6 +226,8 @@ class SqliteSinkImpl implements SqliteSink {
   #report(error: unknown): void {
     if (this.#context) this.#context.reportError(error);
   }
+
+  readonly #chunkRunner = <T>(fn: () => T): Promise<T> => this.#withBusyRetry(fn);
 
   async #withBusyRetry<T>(fn: () => T | Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
@@ -293,9 +297,7 @@ class SqliteSinkImpl implements SqliteSink {
     if (this.#options.maxSpans !== undefined && written > 0) {
       this.#spanCount += written;
       if (this.#spanCount > this.#options.maxSpans) {
-        const cap = await this.#withBusyRetry(() =>
-          this.#retention!.enforceCap(this.#options.maxSpans!),
-        );
+        const cap = await this.#retention!.enforceCap(this.#options.maxSpans, this.#chunkRunner);
         this.#spanCount = cap.remaining;
       }
     }
@@ -310,9 +312,7 @@ class SqliteSinkImpl implements SqliteSink {
     return this.#track(
       (async () => {
         await this.#usable();
-        const result = await this.#withBusyRetry(() =>
-          this.#retention!.purgeExpired(Date.now() * 1000),
-        );
+        const result = await this.#retention!.purgeExpired(Date.now() * 1000, this.#chunkRunner);
         if (this.#options.maxSpans !== undefined)
           this.#spanCount = Math.max(0, this.#spanCount - result.deletedSpans);
         return result;
