@@ -223,8 +223,13 @@ class SqliteSinkImpl implements SqliteSink {
     this.#context = context;
   }
 
+  /** Errors off the write path: to the dispatcher when attached, else to stderr (never lost silently). */
   #report(error: unknown): void {
     if (this.#context) this.#context.reportError(error);
+    else
+      console.warn(
+        `[telemetry] sink '${this.name}': ${(error as Error)?.message ?? String(error)}`,
+      );
   }
 
   readonly #chunkRunner = <T>(fn: () => T): Promise<T> => this.#withBusyRetry(fn);

@@ -1,8 +1,16 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type SinkContext, TelemetryConfigError, TelemetryValidationError } from '@telemetry/core';
-import { createSqliteSink, MIGRATION_TABLE, SqliteSinkClosedError } from '@telemetry/sink-sqlite';
+import {
+  createMigrator,
+  createSqliteSink,
+  type Database,
+  MIGRATION_TABLE,
+  migrations,
+  SqliteSinkClosedError,
+} from '@telemetry/sink-sqlite';
 import Sqlite from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { dataset } from './test-support/dataset.ts';
 import { log, metric, sid, span, T0, tempDir, tid } from './test-support/fixtures.ts';
@@ -63,6 +71,27 @@ describe('opening', () => {
         .pluck()
         .all(),
     ).toEqual(['metric_series', 'span_attributes', 'span_events', 'spans', 'traces']);
+  });
+
+  it("ships its migrations as code: they run with Kysely's Migrator on your own Kysely instance", async () => {
+    const path = join(temp(), 'own.db');
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: new Sqlite(path) }) });
+    const { error, results } = await createMigrator(db).migrateToLatest();
+    expect(error).toBeUndefined();
+    expect(results?.map((r) => [r.migrationName, r.status])).toEqual([
+      [Object.keys(migrations)[0], 'Success'],
+    ]);
+    await db.destroy();
+    const sink = openSink({ path });
+    await sink.writeSpans([span({ trace_id: tid(1), span_id: sid(1), attributes: { k: 'v' } })]);
+    await sink.shutdown();
+    const reader = new Kysely<Database>({
+      dialect: new SqliteDialect({ database: new Sqlite(path) }),
+    });
+    expect(await reader.selectFrom('span_attributes').select(['key', 'value']).execute()).toEqual([
+      { key: 'k', value: 'v' },
+    ]);
+    await reader.destroy();
   });
 
   it('accepts a bare file name (relative to the working directory)', async () => {
