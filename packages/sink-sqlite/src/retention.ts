@@ -9,7 +9,7 @@ import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database } from './schema.ts';
 
 /** Spans per deleting transaction: a few milliseconds of the event loop each. */
-const CHUNK = 500;
+const CHUNK = 200;
 
 /** Runs one chunk (the sink passes its SQLITE_BUSY retry). */
 export type ChunkRunner = <T>(fn: () => T) => Promise<T>;
