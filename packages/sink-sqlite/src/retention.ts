@@ -11,8 +11,11 @@ import type { Database } from './schema.ts';
 /** Spans per deleting transaction: a few milliseconds of the event loop each. */
 const CHUNK = 200;
 
-/** Runs one chunk (the sink passes its SQLITE_BUSY retry). */
-export type ChunkRunner = <T>(fn: () => T) => Promise<T>;
+/**
+ * Runs one deleting transaction that returns how many spans it deleted (the
+ * sink passes its SQLITE_BUSY retry and WAL checkpoint pacing).
+ */
+export type ChunkRunner = (chunk: () => number) => Promise<number>;
 
 export interface RetentionResult {
   readonly deletedSpans: number;
@@ -84,7 +87,7 @@ export class Retention {
       if (n < CHUNK) break;
       await yieldToEventLoop();
     }
-    if (deleted > 0) await run(() => this.#deleteOrphanSeries.run());
+    if (deleted > 0) await run(this.#deleteOrphans);
     return { deletedSpans: deleted };
   }
 
@@ -105,9 +108,15 @@ export class Retention {
       count -= n;
       if (count > maxSpans) await yieldToEventLoop();
     }
-    if (deleted > 0) await run(() => this.#deleteOrphanSeries.run());
+    if (deleted > 0) await run(this.#deleteOrphans);
     return { deletedSpans: deleted, remaining: count };
   }
+
+  /** Metric series no stored point uses any more; counts as no spans deleted. */
+  readonly #deleteOrphans = (): number => {
+    this.#deleteOrphanSeries.run();
+    return 0;
+  };
 
   countSpans(): number {
     return this.#countSpans.get() as number;

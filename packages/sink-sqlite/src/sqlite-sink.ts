@@ -90,6 +90,8 @@ const SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES = 1_000;
  * blocking the event loop, for a checkpoint before its next transaction.
  */
 const SPANS_PER_CHECKPOINT = 4_000;
+/** Deleting a span rewrites more scattered index pages than writing one. */
+const DELETED_SPAN_WEIGHT = 4;
 
 function isBusy(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
@@ -235,7 +237,19 @@ class SqliteSinkImpl implements SqliteSink {
       );
   }
 
-  readonly #chunkRunner = <T>(fn: () => T): Promise<T> => this.#withBusyRetry(fn);
+  readonly #chunkRunner = async (chunk: () => number): Promise<number> => {
+    await this.#checkpointIfDue();
+    const deleted = await this.#withBusyRetry(chunk);
+    this.#spansSinceCheckpoint += deleted * DELETED_SPAN_WEIGHT;
+    return deleted;
+  };
+
+  async #checkpointIfDue(): Promise<void> {
+    if (this.#checkpointer && this.#spansSinceCheckpoint >= SPANS_PER_CHECKPOINT) {
+      this.#spansSinceCheckpoint = 0;
+      await this.#checkpointer.checkpoint();
+    }
+  }
 
   async #withBusyRetry<T>(fn: () => T | Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
@@ -272,10 +286,7 @@ class SqliteSinkImpl implements SqliteSink {
     for (let i = 0; i < spans.length; i += size) {
       // Between transactions the event loop runs: no write blocks the app for long.
       if (i > 0) await yieldToEventLoop();
-      if (this.#checkpointer && this.#spansSinceCheckpoint >= SPANS_PER_CHECKPOINT) {
-        this.#spansSinceCheckpoint = 0;
-        await this.#checkpointer.checkpoint();
-      }
+      await this.#checkpointIfDue();
       const chunk = spans.slice(i, i + size);
       try {
         const result = await this.#withBusyRetry(() => writer.writeChunk(chunk));
