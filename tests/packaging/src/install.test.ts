@@ -33,9 +33,17 @@ const tarballs: Record<string, string> = {};
 function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (/^(npm_|pnpm_|VITEST|TURBO_|NODE_OPTIONS$|INIT_CWD$)/i.test(k)) continue;
+    if (
+      /^(npm_|pnpm_|VITEST|TURBO_|NODE_OPTIONS$|INIT_CWD$)/i.test(k) &&
+      k !== 'npm_config_nodedir'
+    ) {
+      continue;
+    }
     env[k] = v;
   }
+  // better-sqlite3 compiles from source where no prebuilt binary is reachable;
+  // node-gyp then needs Node's headers, which it would otherwise download.
+  if (existsSync('/usr/include/node/node.h')) env.npm_config_nodedir ??= '/usr';
   return { ...env, NO_COLOR: '1', ...extra };
 }
 
