@@ -423,3 +423,46 @@ describe('query API without a store', () => {
     expect(t.isShutdown).toBe(true);
   });
 });
+
+describe('options', () => {
+  it('lists every invalid option at once, NaN included', () => {
+    try {
+      createTelemetry({
+        capacity: -1,
+        batchSize: 0.5,
+        openSpanTimeoutMs: Number.NaN,
+        onInvalidEvent: 'ignore' as never,
+      });
+      expect.unreachable();
+    } catch (e) {
+      expect((e as Error).message).toMatchInlineSnapshot(`
+        "Invalid telemetry options (4 problems):
+          - capacity: expected a number above 0
+          - batchSize: expected a whole number
+          - openSpanTimeoutMs: expected milliseconds
+          - onInvalidEvent: Invalid option: expected one of "throw"|"drop""
+      `);
+    }
+  });
+
+  it('shutdown has one deadline for delivery and the sinks together', async () => {
+    const hanging: TelemetrySink = {
+      name: 'hanging',
+      writeEvents: () => new Promise(() => {}),
+      shutdown: () => new Promise(() => {}),
+    };
+    vi.useFakeTimers();
+    const t = createTelemetry({ sinks: [hanging], shutdownTimeoutMs: 300 });
+    t.logEvent({ event: log(1) });
+    let resolved = false;
+    void t.shutdown().then(() => {
+      resolved = true;
+    });
+    await vi.advanceTimersByTimeAsync(299);
+    expect(resolved).toBe(false);
+    // Two separate deadlines would need another 300 ms here.
+    await vi.advanceTimersByTimeAsync(2);
+    expect(resolved).toBe(true);
+    expect(t.stats().sinks.hanging!.pending).toBe(1);
+  });
+});

@@ -39,7 +39,6 @@ export interface DispatcherOptions {
   readonly openSpanTimeoutMs: number;
   readonly orphanTimeoutMs: number;
   readonly warn: (message: string) => void;
-  readonly defaultTtlSeconds: number;
 }
 
 interface Chunk {
@@ -89,7 +88,7 @@ class SinkChannel {
  */
 export class Dispatcher {
   private queue: TelemetryEvent[] = [];
-  /** TTLs that differ from the default, by event (most events use the default). */
+  /** TTLs given explicitly, by event (most events leave it to the store's default). */
   private ttls: Map<TelemetryEvent, number> | undefined;
   private scheduled = false;
   private closed = false;
@@ -154,7 +153,7 @@ export class Dispatcher {
   }
 
   /** Takes an event that is valid by construction. Never throws. */
-  enqueue(event: TelemetryEvent, ttlSeconds: number): void {
+  enqueue(event: TelemetryEvent, ttlSeconds: number | undefined): void {
     if (this.closed) {
       this.refuse('shutdown');
       return;
@@ -164,7 +163,7 @@ export class Dispatcher {
       return;
     }
     this.queue.push(event);
-    if (ttlSeconds !== this.options.defaultTtlSeconds) {
+    if (ttlSeconds !== undefined) {
       if (!this.ttls) this.ttls = new Map();
       this.ttls.set(event, ttlSeconds);
     }
@@ -235,10 +234,9 @@ export class Dispatcher {
       let spanEvents = 0;
       if (this.assembler) {
         spans = [];
-        const defaultTtl = this.options.defaultTtlSeconds;
         for (let i = start; i < end; i++) {
           const event = events[i]!;
-          this.assembler.add(event, ttls?.get(event) ?? defaultTtl, now, spans);
+          this.assembler.add(event, ttls?.get(event), now, spans);
         }
         for (const s of spans) spanEvents += eventCountOf(s);
       }

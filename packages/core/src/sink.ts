@@ -35,8 +35,11 @@ export interface CompletedSpan {
   readonly attributes: Readonly<Attributes>;
   /** Logs and metrics of this span, in the order they were logged. */
   readonly events: readonly (UnstructuredLogEvent | MetricEvent)[];
-  /** How long a store keeps this span (the end event's `ttl_seconds`). */
-  readonly ttl_seconds: number;
+  /**
+   * How long a store keeps this span: the end event's `ttl_seconds`, or
+   * `undefined` when nobody set one and the store applies its own default.
+   */
+  readonly ttl_seconds: number | undefined;
 }
 
 /** How many accepted events a completed span stands for: start, end, and its logs and metrics. */
@@ -76,7 +79,10 @@ export interface TelemetrySink {
   /** Push out anything the sink buffers itself; resolve `false` if some of it is still held. */
   // biome-ignore lint/suspicious/noConfusingVoidType: sinks that return Promise<void> must fit.
   forceFlush?(): Promise<void | boolean>;
-  /** Release resources; no writes follow. */
+  /**
+   * Send what the sink still holds (as forceFlush would), then release its
+   * resources; no writes follow. Telemetry.shutdown() bounds it by its deadline.
+   */
   shutdown?(): Promise<void>;
 }
 

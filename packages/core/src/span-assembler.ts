@@ -20,7 +20,7 @@ interface OpenSpan {
 interface Waiting {
   readonly events: ChildEvent[];
   end: StructuredLogEvent | undefined;
-  endTtl: number;
+  endTtl: number | undefined;
   readonly since: number;
 }
 
@@ -68,7 +68,12 @@ export class SpanAssembler {
   }
 
   /** Folds one event in; a span that completes is pushed to `out`. */
-  add(event: TelemetryEvent, ttlSeconds: number, now: number, out: CompletedSpan[]): void {
+  add(
+    event: TelemetryEvent,
+    ttlSeconds: number | undefined,
+    now: number,
+    out: CompletedSpan[],
+  ): void {
     const spanId = event.span_id;
     if (event.type === 'structured_log') {
       const payload = event.payload;
@@ -156,7 +161,7 @@ export class SpanAssembler {
   private waitingFor(spanId: string, now: number): Waiting {
     let w = this.waiting.get(spanId);
     if (!w) {
-      w = { events: [], end: undefined, endTtl: 0, since: now };
+      w = { events: [], end: undefined, endTtl: undefined, since: now };
       this.waiting.set(spanId, w);
       if (this.waiting.size > this.limits.maxOpenSpans) {
         const [oldestId, oldest] = this.waiting.entries().next().value as [string, Waiting];
@@ -183,7 +188,7 @@ export class SpanAssembler {
     spanId: string,
     span: OpenSpan,
     end: StructuredLogEvent,
-    ttlSeconds: number,
+    ttlSeconds: number | undefined,
     out: CompletedSpan[],
   ): void {
     this.open.delete(spanId);

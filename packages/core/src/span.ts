@@ -23,7 +23,7 @@ import { type EpochMicros, nowMicros } from './time.ts';
 
 /** Where a span sends its events: the dispatcher's unchecked enqueue. */
 export interface EventEmitter {
-  enqueue(event: TelemetryEvent, ttlSeconds: number): void;
+  enqueue(event: TelemetryEvent, ttlSeconds: number | undefined): void;
 }
 
 const EMPTY: Readonly<Attributes> = Object.freeze({});
@@ -107,7 +107,7 @@ export interface SpanInit {
   readonly attributes?: OtelAttributes | Attributes | undefined;
   readonly startTime?: EpochMicros | undefined;
   readonly traceState?: TraceState | undefined;
-  readonly ttlSeconds: number;
+  readonly ttlSeconds: number | undefined;
 }
 
 /**
@@ -130,7 +130,7 @@ export class TelemetrySpan implements OtelSpan {
   /** W3C tracestate inherited from the trace's remote parent, if any. */
   readonly traceState: TraceState | undefined;
   private readonly emitter: EventEmitter;
-  private readonly ttlSeconds: number;
+  private readonly ttlSeconds: number | undefined;
 
   constructor(emitter: EventEmitter, init: SpanInit) {
     this.emitter = emitter;

@@ -12,6 +12,7 @@ import {
   type TracerProvider,
   trace,
 } from '@opentelemetry/api';
+import { z } from 'zod';
 import { contextManager } from './context.ts';
 import { Dispatcher, type TelemetryStats } from './dispatcher.ts';
 import { issuesFromZod, TelemetryStoreRequiredError, TelemetryValidationError } from './errors.ts';
@@ -25,7 +26,6 @@ import {
 } from './propagation.ts';
 import {
   type Attributes,
-  DEFAULT_TTL_SECONDS,
   type GetSpanTreeParams,
   type LogEventParams,
   LogEventParamsSchema,
@@ -87,8 +87,10 @@ export interface TelemetryOptions {
    */
   readonly orphanTimeoutMs?: number;
   /**
-   * Time to live of the events that the tracing helpers log.
-   * @default 604_800 (seven days, as Llama Stack's log_event)
+   * Time to live of the events that the tracing helpers log. Unset, each store
+   * applies its own default (seven days in the SQLite sink, as Llama Stack's
+   * log_event).
+   * @default undefined
    */
   readonly ttlSeconds?: number;
   /**
@@ -108,17 +110,46 @@ export interface TelemetryOptions {
   readonly warn?: (message: string) => void;
 }
 
-const DEFAULTS = {
-  capacity: 100_000,
-  batchSize: 1_000,
-  warnIntervalMs: 60_000,
-  maxOpenSpans: 10_000,
-  openSpanTimeoutMs: 3_600_000,
-  orphanTimeoutMs: 60_000,
-  ttlSeconds: DEFAULT_TTL_SECONDS,
-  shutdownTimeoutMs: 30_000,
-  flushTimeoutMs: 30_000,
-} as const;
+const count = (fallback: number) =>
+  z
+    .number({ error: 'expected a whole number' })
+    .int({ error: 'expected a whole number' })
+    .positive({ error: 'expected a number above 0' })
+    .default(fallback);
+const millis = (fallback: number) =>
+  z
+    .number({ error: 'expected milliseconds' })
+    .positive({ error: 'expected a number above 0' })
+    .default(fallback);
+
+/** Validates `createTelemetry` options (every problem at once) and holds every default. */
+const TelemetryOptionsSchema = z.object({
+  sinks: z
+    .array(
+      z.custom<TelemetrySink>(
+        (s) => typeof s === 'object' && s !== null && typeof (s as TelemetrySink).name === 'string',
+        { error: 'expected a sink: an object with a `name` and writeEvents or writeSpans' },
+      ),
+    )
+    .default([]),
+  capacity: count(100_000),
+  sinkCapacity: count(100_000).optional(),
+  batchSize: count(1_000),
+  warnIntervalMs: z.number({ error: 'expected milliseconds' }).nonnegative().default(60_000),
+  maxOpenSpans: count(10_000),
+  openSpanTimeoutMs: millis(3_600_000),
+  orphanTimeoutMs: millis(60_000),
+  ttlSeconds: z.number().int({ error: 'expected a whole number of seconds' }).positive().optional(),
+  onInvalidEvent: z.enum(['throw', 'drop']).default('throw'),
+  shutdownTimeoutMs: millis(30_000),
+  warn: z
+    .custom<(message: string) => void>((w) => typeof w === 'function', {
+      error: 'expected a function',
+    })
+    .optional(),
+});
+
+const FLUSH_TIMEOUT_MS = 30_000;
 
 export interface SpanOptionsLite {
   /** Attributes set when the span starts. */
@@ -166,29 +197,32 @@ export class Telemetry implements TraceStore {
   /** An `@opentelemetry/api` TracerProvider whose spans are this pipeline's spans. */
   readonly tracerProvider: TracerProvider;
   private readonly dispatcher: Dispatcher;
-  private readonly ttlSeconds: number;
+  private readonly ttlSeconds: number | undefined;
   private readonly onInvalidEvent: 'throw' | 'drop';
   private readonly shutdownTimeoutMs: number;
   private shutdownPromise: Promise<void> | undefined;
 
   constructor(options: TelemetryOptions = {}) {
-    const capacity = positive(options.capacity, DEFAULTS.capacity, 'capacity');
-    this.ttlSeconds = positive(options.ttlSeconds, DEFAULTS.ttlSeconds, 'ttlSeconds');
-    this.sinks = [...(options.sinks ?? [])];
+    const parsed = TelemetryOptionsSchema.safeParse(options);
+    if (!parsed.success) {
+      throw new TelemetryValidationError('telemetry options', issuesFromZod(parsed.error));
+    }
+    const o = parsed.data;
+    this.ttlSeconds = o.ttlSeconds;
+    this.sinks = [...o.sinks];
     this.dispatcher = new Dispatcher({
       sinks: this.sinks,
-      capacity,
-      sinkCapacity: positive(options.sinkCapacity, capacity, 'sinkCapacity'),
-      batchSize: positive(options.batchSize, DEFAULTS.batchSize, 'batchSize'),
-      warnIntervalMs: options.warnIntervalMs ?? DEFAULTS.warnIntervalMs,
-      maxOpenSpans: positive(options.maxOpenSpans, DEFAULTS.maxOpenSpans, 'maxOpenSpans'),
-      openSpanTimeoutMs: options.openSpanTimeoutMs ?? DEFAULTS.openSpanTimeoutMs,
-      orphanTimeoutMs: options.orphanTimeoutMs ?? DEFAULTS.orphanTimeoutMs,
-      warn: options.warn ?? ((message) => console.warn(message)),
-      defaultTtlSeconds: this.ttlSeconds,
+      capacity: o.capacity,
+      sinkCapacity: o.sinkCapacity ?? o.capacity,
+      batchSize: o.batchSize,
+      warnIntervalMs: o.warnIntervalMs,
+      maxOpenSpans: o.maxOpenSpans,
+      openSpanTimeoutMs: o.openSpanTimeoutMs,
+      orphanTimeoutMs: o.orphanTimeoutMs,
+      warn: o.warn ?? ((message) => console.warn(message)),
     });
-    this.onInvalidEvent = options.onInvalidEvent ?? 'throw';
-    this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs;
+    this.onInvalidEvent = o.onInvalidEvent;
+    this.shutdownTimeoutMs = o.shutdownTimeoutMs;
     this.tracerProvider = { getTracer: (name) => new TelemetryTracer(this, name) };
   }
 
@@ -210,7 +244,7 @@ export class Telemetry implements TraceStore {
       }
       throw new TelemetryValidationError('event', issuesFromZod(parsed.error));
     }
-    this.dispatcher.enqueue(parsed.data.event, parsed.data.ttl_seconds ?? DEFAULT_TTL_SECONDS);
+    this.dispatcher.enqueue(parsed.data.event, parsed.data.ttl_seconds);
   }
 
   /**
@@ -219,7 +253,7 @@ export class Telemetry implements TraceStore {
    * `forceFlush` ran. Resolves `false` if that took longer than `timeoutMs`.
    */
   async flush(options: { timeoutMs?: number } = {}): Promise<boolean> {
-    const timeoutMs = options.timeoutMs ?? DEFAULTS.flushTimeoutMs;
+    const timeoutMs = options.timeoutMs ?? FLUSH_TIMEOUT_MS;
     const work = (async () => {
       await this.dispatcher.settle();
       return this.dispatcher.flushSinks();
@@ -233,11 +267,14 @@ export class Telemetry implements TraceStore {
    */
   shutdown(options: { timeoutMs?: number } = {}): Promise<void> {
     this.shutdownPromise ??= (async () => {
+      // One deadline for the whole shutdown: first every accepted event reaches
+      // the sinks, then each sink's shutdown() sends what it holds and closes.
       const timeoutMs = options.timeoutMs ?? this.shutdownTimeoutMs;
+      const deadline = Date.now() + timeoutMs;
       this.dispatcher.close();
-      await this.flush({ timeoutMs });
+      await withDeadline(this.dispatcher.settle(), timeoutMs);
       this.dispatcher.dropUnfinished();
-      await withDeadline(this.dispatcher.shutdownSinks(), timeoutMs);
+      await withDeadline(this.dispatcher.shutdownSinks(), Math.max(0, deadline - Date.now()));
       if (getGlobalTelemetry() === this) setGlobalTelemetry(undefined);
     })();
     return this.shutdownPromise;
@@ -325,7 +362,7 @@ export class Telemetry implements TraceStore {
     if (status === 'error') root.fail(error ?? 'trace ended with status error');
     root.end();
     const before = active.getValue(BEFORE_TRACE_KEY) as Context | undefined;
-    contextManager.enter(before ?? otelContext.active().deleteValue(ROOT_KEY));
+    contextManager.enter(before ?? trace.deleteSpan(active).deleteValue(ROOT_KEY));
   }
 
   /** Runs `fn` as the root span of a new trace (or of a continued one, with `traceparent`). */
@@ -778,16 +815,6 @@ function installOtelGlobals(): void {
 /** Creates a telemetry pipeline. Call `register()` on it to make it process-wide. */
 export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
   return new Telemetry(options);
-}
-
-function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new TelemetryValidationError('telemetry options', [
-      { path: name, message: `expected a positive number, got ${String(value)}` },
-    ]);
-  }
-  return value;
 }
 
 /** Resolves `false` if `work` takes longer than `timeoutMs` (or itself resolves `false`). */

@@ -143,6 +143,48 @@ describe('through createTelemetry', () => {
     await telemetry.shutdown();
   });
 
+  it("the sink's ttlSeconds applies to helper spans and TTL-less events; an event's ttl_seconds wins", async () => {
+    const path = join(tmp.dir, 'ttl.db');
+    const sink = createSqliteSink({ path, ttlSeconds: 60, retentionIntervalMs: 0 });
+    const telemetry = createTelemetry({ sinks: [sink], warn: () => {} });
+    telemetry.withTrace('helper span', () => {});
+    const trace_id = generateTraceId();
+    const span_id = generateSpanId();
+    const timestamp = new Date().toISOString();
+    telemetry.logEvent({
+      event: {
+        type: 'structured_log',
+        trace_id,
+        span_id,
+        timestamp,
+        payload: { type: 'span_start', name: 'explicit' },
+      },
+    });
+    telemetry.logEvent({
+      event: {
+        type: 'structured_log',
+        trace_id,
+        span_id,
+        timestamp,
+        payload: { type: 'span_end', status: 'ok' },
+      },
+      ttl_seconds: 3600,
+    });
+    await telemetry.shutdown();
+    const db = new Sqlite(path, { readonly: true });
+    try {
+      const rows = db
+        .prepare('select name, expires_at - end_time as ttl from spans order by name')
+        .all();
+      expect(rows).toEqual([
+        { name: 'explicit', ttl: 3600 * 1_000_000 },
+        { name: 'helper span', ttl: 60 * 1_000_000 },
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+
   it('a store error is counted against the sink and never reaches the application', async () => {
     const path = join(tmp.dir, 'broken.db');
     const sink = createSqliteSink({ path, retentionIntervalMs: 0 });
