@@ -168,7 +168,9 @@ describe('human format', () => {
     const out = render([
       spanStart(ID.root, 'work', 0),
       log(ID.root, 10, 'info', 'first line\nsecond line\r\nthird \x1b[2J line\rX'),
-      spanEnd(ID.root, 1_000, { attributes: { sql: 'SELECT *\nFROM t' } }),
+      spanEnd(ID.root, 1_000, {
+        attributes: { sql: 'SELECT *\nFROM t', 'evil\x1b[2J\rkey\nx': 1 },
+      }),
     ]);
     expect(out).toMatchInlineSnapshot(`
       "12:00:00.000 START    work
@@ -178,6 +180,7 @@ describe('human format', () => {
       12:00:00.001 END      work  ok  1.00ms
                               sql: SELECT *
                                 FROM t
+                              evil\\u001b[2J\\u000dkey\\nx: 1
       "
     `);
   });

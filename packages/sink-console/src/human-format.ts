@@ -67,7 +67,9 @@ export function createHumanFormatter(options: HumanFormatOptions): EventFormatte
     for (const key in attrs) {
       if (key.startsWith('__')) continue;
       const lines = printableLines(cut(String(attrs[key]), maxValueLength));
-      out += `${GUTTER}${INDENT.repeat(depth)}${paint('key', `${key}:`)} ${lines[0]}\n`;
+      // Keys are caller data too: escape them like values, on one line.
+      const shownKey = printableLines(key).join('\\n');
+      out += `${GUTTER}${INDENT.repeat(depth)}${paint('key', `${shownKey}:`)} ${lines[0]}\n`;
       out += continuation(lines, depth + 1, 'infoText');
     }
     return out;
