@@ -1,33 +1,10 @@
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import {
-  type CompletedSpan,
-  createMemorySink,
-  createTelemetry,
-  getTraceparent,
-  type MemorySink,
-  parseTraceparent,
-  type Telemetry,
-  withSpan,
-  withTrace,
-} from '@telemetry/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { getTraceparent, parseTraceparent, withSpan, withTrace } from '@telemetry/core';
+import { describe, expect, it } from 'vitest';
+import { usePipeline } from './test-support/pipeline.ts';
 
-let telemetry: Telemetry;
-let sink: MemorySink;
-
-function setup(): void {
-  sink = createMemorySink();
-  telemetry = createTelemetry({ sinks: [sink] }).register();
-}
-
-afterEach(async () => {
-  await telemetry?.shutdown();
-});
-
-async function spans(): Promise<CompletedSpan[]> {
-  await telemetry.flush();
-  return sink.spans;
-}
+const pipeline = usePipeline();
+const { setup, spans } = pipeline;
 
 const REMOTE_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const REMOTE_SPAN = '00f067aa0ba902b7';
@@ -40,7 +17,7 @@ describe('W3C trace context', () => {
       () =>
         withSpan('call-downstream', () => ({
           traceparent: getTraceparent(),
-          headers: telemetry.injectTraceContext({}),
+          headers: pipeline.telemetry.injectTraceContext({}),
         })),
       { traceparent: `00-${REMOTE_TRACE}-${REMOTE_SPAN}-01`, tracestate: 'vendor=abc,other=1' },
     );
@@ -60,7 +37,7 @@ describe('W3C trace context', () => {
   it('round-trips: what one process injects, the next continues', async () => {
     setup();
     const headers = withTrace('client', () =>
-      telemetry.injectTraceContext({} as Record<string, string>),
+      pipeline.telemetry.injectTraceContext({} as Record<string, string>),
     );
     const serverSpanId = withTrace('server', (s) => s.span_id, {
       traceparent: headers.traceparent,
@@ -220,8 +197,8 @@ describe('OpenTelemetry interop', () => {
 
   it('re-registering swaps the pipeline without duplicating spans', async () => {
     setup();
-    const first = sink;
-    const firstTelemetry = telemetry;
+    const first = pipeline.sink;
+    const firstTelemetry = pipeline.telemetry;
     setup(); // a second pipeline registers, as a hot reload would
     trace.getTracer('x').startSpan('only-once').end();
     await firstTelemetry.flush();

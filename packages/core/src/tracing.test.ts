@@ -3,38 +3,21 @@ import {
   autoTrace,
   type CompletedSpan,
   createLogger,
-  createMemorySink,
-  createTelemetry,
   currentSpan,
   endTrace,
-  type MemorySink,
   nowMicros,
   setAttribute,
   startTrace,
-  type Telemetry,
   trace,
   traced,
   withSpan,
   withTrace,
 } from '@telemetry/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { usePipeline } from './test-support/pipeline.ts';
 
-let telemetry: Telemetry;
-let sink: MemorySink;
-
-function setup(): void {
-  sink = createMemorySink();
-  telemetry = createTelemetry({ sinks: [sink] }).register();
-}
-
-afterEach(async () => {
-  await telemetry?.shutdown();
-});
-
-async function spans(): Promise<CompletedSpan[]> {
-  await telemetry.flush();
-  return sink.spans;
-}
+const pipeline = usePipeline();
+const { setup, spans } = pipeline;
 
 const byName = (all: CompletedSpan[], name: string) => {
   const s = all.find((x) => x.name === name);
@@ -177,12 +160,12 @@ describe('withTrace / withSpan', () => {
     createLogger().error('nowhere');
     expect(currentSpan()).toBeUndefined();
     expect(await spans()).toEqual([]);
-    expect(telemetry.stats().accepted).toBe(0);
+    expect(pipeline.telemetry.stats().accepted).toBe(0);
   });
 
   it('runs callbacks unchanged when no pipeline is registered', async () => {
     setup();
-    await telemetry.shutdown();
+    await pipeline.telemetry.shutdown();
     expect(withTrace('t', () => withSpan('s', () => 5))).toBe(5);
     expect(traced((a: number) => a * 2)(4)).toBe(8);
   });
@@ -347,7 +330,7 @@ describe('wrappers, decorators and auto-tracing', () => {
   });
 
   it('autoTrace and @trace applied before any pipeline is registered trace once one is', async () => {
-    await telemetry?.shutdown(); // nothing registered now, as at import time
+    await pipeline.telemetry?.shutdown(); // nothing registered now, as at import time
     class Early {
       run() {
         return 'ran';
@@ -421,7 +404,7 @@ describe('logging bridge', () => {
 
   it('respects minSeverity and never throws', async () => {
     setup();
-    const log = telemetry.createLogger({ minSeverity: 'warn' });
+    const log = pipeline.telemetry.createLogger({ minSeverity: 'warn' });
     const nasty = {
       toJSON() {
         throw new Error('x');
