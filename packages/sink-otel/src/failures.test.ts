@@ -1,35 +1,10 @@
 import { createOtelSink, OTLP_ERROR_CODES, OtlpExportError } from '@telemetry/sink-otel';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type OtlpReceiver, startOtlpReceiver } from './test-support/otlp-receiver.ts';
-import {
-  completedSpan,
-  logEvent,
-  manySpans,
-  metricEvent,
-  recordingContext,
-} from './test-support/spans.ts';
+import { describe, expect, it } from 'vitest';
+import { useOtlpHarness } from './test-support/harness.ts';
+import type { OtlpReceiver } from './test-support/otlp-receiver.ts';
+import { completedSpan, logEvent, manySpans, metricEvent } from './test-support/spans.ts';
 
-const receivers: OtlpReceiver[] = [];
-const cleanups: Array<() => Promise<void>> = [];
-
-async function receiver(...args: Parameters<typeof startOtlpReceiver>) {
-  const r = await startOtlpReceiver(...args);
-  receivers.push(r);
-  return r;
-}
-
-function sink(options: Parameters<typeof createOtelSink>[0]) {
-  const s = createOtelSink(options);
-  const recorded = recordingContext();
-  s.attach(recorded.context);
-  cleanups.push(() => s.shutdown());
-  return Object.assign(recorded, { sink: s });
-}
-
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((c) => c()));
-  await Promise.all(receivers.splice(0).map((r) => r.close()));
-});
+const { receiver, sink } = useOtlpHarness();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,30 +1,9 @@
 import type { CompletedSpan } from '@telemetry/core';
-import { createOtelSink } from '@telemetry/sink-otel';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type OtlpReceiver, startOtlpReceiver } from './test-support/otlp-receiver.ts';
-import { completedSpan, logEvent, metricEvent, recordingContext } from './test-support/spans.ts';
+import { describe, expect, it } from 'vitest';
+import { useOtlpHarness } from './test-support/harness.ts';
+import { completedSpan, logEvent, metricEvent } from './test-support/spans.ts';
 
-const receivers: OtlpReceiver[] = [];
-const cleanups: Array<() => Promise<void>> = [];
-
-async function receiver(...args: Parameters<typeof startOtlpReceiver>) {
-  const r = await startOtlpReceiver(...args);
-  receivers.push(r);
-  return r;
-}
-
-function sink(options: Parameters<typeof createOtelSink>[0]) {
-  const s = createOtelSink(options);
-  const recorded = recordingContext();
-  s.attach(recorded.context);
-  cleanups.push(() => s.shutdown());
-  return Object.assign(recorded, { sink: s });
-}
-
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((c) => c()));
-  await Promise.all(receivers.splice(0).map((r) => r.close()));
-});
+const { receiver, sink } = useOtlpHarness();
 
 const NS = 1000n;
 

@@ -9,22 +9,10 @@ import {
   type TelemetryStats,
 } from '@telemetry/core';
 import { createOtelSink } from '@telemetry/sink-otel';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type OtlpReceiver, startOtlpReceiver } from './test-support/otlp-receiver.ts';
+import { describe, expect, it } from 'vitest';
+import { useOtlpHarness } from './test-support/harness.ts';
 
-const receivers: OtlpReceiver[] = [];
-const cleanups: Array<() => Promise<void>> = [];
-
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((c) => c()));
-  await Promise.all(receivers.splice(0).map((r) => r.close()));
-});
-
-async function receiver(...args: Parameters<typeof startOtlpReceiver>) {
-  const r = await startOtlpReceiver(...args);
-  receivers.push(r);
-  return r;
-}
+const { receiver, cleanup } = useOtlpHarness();
 
 function setup(
   sinkOptions: Parameters<typeof createOtelSink>[0],
@@ -38,7 +26,7 @@ function setup(
     warn: (m) => warnings.push(m),
     ...telemetryOptions,
   });
-  cleanups.push(() => telemetry.shutdown());
+  cleanup(() => telemetry.shutdown());
   return { otel, memory, telemetry, warnings };
 }
 
