@@ -236,6 +236,19 @@ const SPAN_COLUMNS = [
   'status',
 ] as const;
 
+/** The same columns read from `spans as s`, with the row id, for the recursive tree queries. */
+const S_SPAN_COLUMNS = [
+  's.id',
+  's.span_id',
+  's.trace_id',
+  's.parent_span_id',
+  's.name',
+  's.start_time',
+  's.end_time',
+  's.attributes',
+  's.status',
+] as const;
+
 /** One span of one trace, with its attributes as an object. */
 export function getSpan(ctx: QueryContext, traceId: string, spanId: string): Span {
   const row = ctx.all(
@@ -275,18 +288,7 @@ export function getSpanTree(
                   .onRef('s.trace_id', '=', 'p.trace_id')
                   .onRef('s.parent_span_id', '=', 'p.span_id'),
               )
-              .select([
-                's.id',
-                's.span_id',
-                's.trace_id',
-                's.parent_span_id',
-                's.name',
-                's.start_time',
-                's.end_time',
-                's.attributes',
-                's.status',
-                sql<number>`p.depth + 1`.as('depth'),
-              ]);
+              .select([...S_SPAN_COLUMNS, sql<number>`p.depth + 1`.as('depth')]);
             if (maxDepth !== null) child = child.where('p.depth', '<', maxDepth);
             return child;
           }),
@@ -332,19 +334,7 @@ export function querySpans(ctx: QueryContext, query: SpanQuery): Span[] {
           .innerJoin('spans as s', (join) =>
             join.onRef('s.span_id', '=', 't.root_span_id').onRef('s.trace_id', '=', 't.trace_id'),
           )
-          .select([
-            's.id',
-            's.span_id',
-            's.trace_id',
-            's.parent_span_id',
-            's.name',
-            's.start_time',
-            's.end_time',
-            's.attributes',
-            's.status',
-            sql<number>`1`.as('depth'),
-            't.start_time as trace_start',
-          ])
+          .select([...S_SPAN_COLUMNS, sql<number>`1`.as('depth'), 't.start_time as trace_start'])
           .where('t.root_span_id', 'is not', null);
         if (query.filters.length > 0) {
           roots = roots.where(traceMatches(ctx, query.filters));
@@ -357,19 +347,7 @@ export function querySpans(ctx: QueryContext, query: SpanQuery): Span[] {
                 .onRef('s.trace_id', '=', 'p.trace_id')
                 .onRef('s.parent_span_id', '=', 'p.span_id'),
             )
-            .select([
-              's.id',
-              's.span_id',
-              's.trace_id',
-              's.parent_span_id',
-              's.name',
-              's.start_time',
-              's.end_time',
-              's.attributes',
-              's.status',
-              sql<number>`p.depth + 1`.as('depth'),
-              'p.trace_start',
-            ]);
+            .select([...S_SPAN_COLUMNS, sql<number>`p.depth + 1`.as('depth'), 'p.trace_start']);
           if (maxDepth !== null) child = child.where('p.depth', '<', maxDepth);
           return child;
         });
