@@ -6,7 +6,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PNPM_VERSION="12.4.2"
 TOOLS="$ROOT/.tools"
 if [ ! -x "$TOOLS/node_modules/.bin/pnpm" ] || [ "$("$TOOLS/node_modules/.bin/pnpm" --version 2>/dev/null)" != "$PNPM_VERSION" ]; then
-  echo "Installing pnpm $PNPM_VERSION into .tools/ ..."
+  echo "Installing pnpm $PNPM_VERSION into .tools/ ..." >&2
   npm install --prefix "$TOOLS" --no-save --no-audit --no-fund --loglevel=error "pnpm@$PNPM_VERSION" >/dev/null
 fi
 export PATH="$TOOLS/node_modules/.bin:$PATH"
