@@ -97,7 +97,7 @@ ensure_built() {
   fi
   local message="Sources changed: rebuilding"
   if [ ! -f "$ROOT/apps/demo/dist/index.js" ]; then
-    message="Building the packages (first run: about half a minute)"
+    message="Building the packages (first run: up to a minute)"
   fi
   run_step build "$message" pnpm exec turbo run build --filter=@telemetry/demo... --output-logs=errors-only
   touch "$BUILD_STAMP"

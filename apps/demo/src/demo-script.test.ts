@@ -190,7 +190,7 @@ describe('the setup steps of scripts/demo.sh', () => {
     expect(first.stdout).toBe('');
     expect(first.stderr.replace(/\(\d+s\)/g, '(Ns)')).toBe(
       'Installing dependencies (first run: about a minute, better-sqlite3 compiles from source) ... done (Ns)\n' +
-        'Building the packages (first run: about half a minute) ... done (Ns)\n',
+        'Building the packages (first run: up to a minute) ... done (Ns)\n',
     );
     expect(repo.calls()).toEqual([INSTALL, BUILD]);
     const installLog = readFileSync(join(repo.root, '.tools/logs/install.log'), 'utf8');
