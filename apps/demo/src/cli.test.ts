@@ -3,7 +3,7 @@
  * process from another directory, its exit code, and what it prints where.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -95,6 +95,14 @@ describe('mistakes on the command line', () => {
     expect(stderr).toContain('unknown sink "sqlight"; expected one of: console, sqlite, otel');
     expect(stderr).not.toMatch(/^\s+at /m);
   });
+
+  it('a config file that does not exist: its path and where relative paths start, exit code 1', async () => {
+    const { code, stdout, stderr } = await demo(['--config', 'nope.yaml']);
+    expect({ code, stdout }).toEqual({ code: 1, stdout: '' });
+    expect(stderr).toBe(
+      `error: Cannot read the telemetry run config ${join(dir, 'nope.yaml')}: no such file. Check the path (relative paths start at ${dir}).\n`,
+    );
+  });
 });
 
 describe('--help', () => {
@@ -120,6 +128,25 @@ describe('--help', () => {
     expect(stdout).toContain('(default: 3)');
     expect(stdout).toContain('(default: human)');
     expect(existsSync(join(dir, '.telemetry'))).toBe(false);
+  });
+
+  it("names the same flags as the demo's README, each with a default there", async () => {
+    const { stdout } = await demo(['--help']);
+    // Option lines of the help start with two spaces and a dash; continuation lines are deeper.
+    const helpFlags = new Set(
+      stdout
+        .split('\n')
+        .filter((l) => /^ {2}-/.test(l))
+        .map((l) => /--[a-z-]+/.exec(l)![0]),
+    );
+    const readme = readFileSync(resolve(dirname(program), '../README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('## Options'), readme.indexOf('## What you see'));
+    const rows = table.split('\n').filter((l) => l.startsWith('| `-'));
+    expect(new Set(rows.map((row) => /--[a-z-]+/.exec(row)![0]))).toEqual(helpFlags);
+    expect(helpFlags.size).toBe(9);
+    for (const row of rows.filter((r) => !r.includes('--help'))) {
+      expect(row.split(' | ')[1]?.trim()).not.toBe('');
+    }
   });
 });
 
