@@ -150,7 +150,10 @@ describe('--help', () => {
   });
 });
 
-describe('where the spans go', () => {
+// These run the whole demo, twice in some tests: slow on a busy machine, and not what is tested.
+const SLOW = { timeout: 120_000 };
+
+describe('where the spans go', SLOW, () => {
   it('--otel-endpoint adds otel to an explicit --sinks list, and says so', async () => {
     const before = receiver.traces.length;
     const { code, stderr, stdout } = await demo(
@@ -190,7 +193,7 @@ describe('where the spans go', () => {
   });
 });
 
-describe('the read-back report', () => {
+describe('the read-back report', SLOW, () => {
   /** `model -> tokens` from the report's token section. */
   function tokensOf(stdout: string): Record<string, number> {
     const section = stdout.slice(stdout.indexOf('== total_tokens per model in this run'));

@@ -61,7 +61,10 @@ async function bash(
 const PROGRESS_LINE =
   /^(Installing dependencies|Dependencies changed|Building the packages|Sources changed)[^\n]* \.\.\. done \(\d+s\)$/;
 
-describe('bash scripts/demo.sh', () => {
+// Each test starts several processes; on a busy machine that takes a while, and is not what is tested.
+const SLOW = { timeout: 180_000 };
+
+describe('bash scripts/demo.sh', SLOW, () => {
   it("runs the README's `--config apps/demo/telemetry.yaml` from the repository root", async () => {
     const db = join(dir, 'readme.db');
     const { code, stdout, stderr } = await bash(
@@ -182,7 +185,7 @@ ensure_built`;
 const INSTALL = 'install --frozen-lockfile --reporter=append-only';
 const BUILD = 'exec turbo run build --filter=@telemetry/demo... --output-logs=errors-only';
 
-describe('the setup steps of scripts/demo.sh', () => {
+describe('the setup steps of scripts/demo.sh', SLOW, () => {
   it('first run: one line per step, the tools’ output in log files; later runs: nothing', async () => {
     const repo = scratchRepository();
     const first = await setup(repo);
