@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Installs everything, builds, and runs the demo: the README's first command.
-# Arguments go to the demo (try --help).
+# The README's first command: installs what is missing, builds what changed, and
+# runs the demo. The first run says what it installs and builds (the tools' own
+# output goes to .tools/logs/); later runs print only the demo. Arguments go to
+# the demo (try --help); paths in them are relative to where you run this script.
+set -euo pipefail
+CALLER_DIR="$PWD"
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-pnpm install --frozen-lockfile --reporter=append-only
-pnpm exec turbo run build --filter=@telemetry/demo... --output-logs=errors-only
-cd apps/demo
-exec node dist/index.js "$@"
+source "$ROOT/scripts/lib/setup.sh"
+ensure_installed
+ensure_built
+cd "$CALLER_DIR"
+exec node "$ROOT/apps/demo/dist/index.js" "$@"

@@ -5,8 +5,12 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PNPM_VERSION="12.4.2"
 TOOLS="$ROOT/.tools"
-if [ ! -x "$TOOLS/node_modules/.bin/pnpm" ] || [ "$("$TOOLS/node_modules/.bin/pnpm" --version 2>/dev/null)" != "$PNPM_VERSION" ]; then
-  echo "Installing pnpm $PNPM_VERSION into .tools/ ..."
+# The version from pnpm's manifest: cheaper than starting pnpm, and this runs before every demo.
+installed_pnpm() {
+  sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$TOOLS/node_modules/pnpm/package.json" 2>/dev/null | head -n 1
+}
+if [ ! -x "$TOOLS/node_modules/.bin/pnpm" ] || [ "$(installed_pnpm)" != "$PNPM_VERSION" ]; then
+  echo "Installing pnpm $PNPM_VERSION into .tools/ ..." >&2
   npm install --prefix "$TOOLS" --no-save --no-audit --no-fund --loglevel=error "pnpm@$PNPM_VERSION" >/dev/null
 fi
 export PATH="$TOOLS/node_modules/.bin:$PATH"

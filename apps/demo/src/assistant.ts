@@ -12,6 +12,9 @@ import { autoTrace, createLogger, currentSpan, withSpan, withTrace } from '@tele
 
 const log = createLogger('assistant');
 
+/** The attribute (on each turn's root span) and token metric label that names the demo run. */
+export const RUN_ID_LABEL = 'demo.run_id';
+
 export interface ChatRequest {
   readonly id: string;
   readonly runId: string;
@@ -40,6 +43,8 @@ export class InferenceClient {
   constructor(
     readonly model: string,
     readonly provider: string,
+    /** Labels added to every token metric, such as the deployment or run this client serves. */
+    readonly metricLabels: Readonly<Record<string, string>> = {},
   ) {}
 
   async complete(prompt: string): Promise<string> {
@@ -60,7 +65,7 @@ export class InferenceClient {
 
   /** Llama Stack records token usage as metric events on the inference span. */
   _recordTokens(prompt: number, completion: number): void {
-    const labels = { model_id: this.model, provider_id: this.provider };
+    const labels = { model_id: this.model, provider_id: this.provider, ...this.metricLabels };
     const span = currentSpan();
     span?.metric('prompt_tokens', prompt, 'tokens', labels);
     span?.metric('completion_tokens', completion, 'tokens', labels);
@@ -134,7 +139,10 @@ async function withRetry<T>(step: (attempt: number) => Promise<T>, attempts = 2)
 
 /** One chat turn: the root span of a trace, continuing the caller's trace when it sent a traceparent. */
 export async function handleChatTurn(request: ChatRequest): Promise<ChatResult> {
-  const client = new InferenceClient(request.model, request.provider);
+  // The run id labels the token metrics too, so the report reads back this run's tokens only.
+  const client = new InferenceClient(request.model, request.provider, {
+    [RUN_ID_LABEL]: request.runId,
+  });
   return withTrace(
     'chat_turn',
     async (root) => {
@@ -173,7 +181,7 @@ export async function handleChatTurn(request: ChatRequest): Promise<ChatResult> 
       traceparent: request.traceparent,
       attributes: {
         'request.id': request.id,
-        'demo.run_id': request.runId,
+        [RUN_ID_LABEL]: request.runId,
         model_id: request.model,
         provider_id: request.provider,
       },

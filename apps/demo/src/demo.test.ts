@@ -73,6 +73,11 @@ describe('the demo, end to end, as a child process', () => {
 
   it('prints the console view and the read-back report', () => {
     expect(stdout).toMatch(/START {4}chat_turn/);
+    // Every live line names its trace by the first 8 hex digits of its id.
+    const live = stdout.split('\n').filter((l) => /^\d\d:\d\d:\d\d\.\d{3} /.test(l));
+    expect(live.length).toBeGreaterThan(30);
+    const shortIds = new Set(live.map((l) => l.slice(13, 21)));
+    expect(shortIds).toEqual(new Set(result.turns.map((t) => t.traceId.slice(0, 8))));
     expect(stdout).toMatch(
       /END {8}retrieve_documents {2}ERROR .* vector store did not answer within 15 ms/,
     );
@@ -159,9 +164,10 @@ describe('the demo, end to end, as a child process', () => {
     const models = series
       .map((s) => Object.fromEntries(s.labels.map((l) => [l.name, l.value])))
       .sort((a, b) => a.model_id!.localeCompare(b.model_id!));
+    // The run id labels the points too: it is how the report reads back this run only.
     expect(models).toEqual([
-      { model_id: 'llama-3.1-8b-instruct', provider_id: 'vllm' },
-      { model_id: 'llama-3.2-3b-instruct', provider_id: 'ollama' },
+      { model_id: 'llama-3.1-8b-instruct', provider_id: 'vllm', 'demo.run_id': result.runId },
+      { model_id: 'llama-3.2-3b-instruct', provider_id: 'ollama', 'demo.run_id': result.runId },
     ]);
     const perModel = Object.fromEntries(
       series.map((s) => [s.labels.find((l) => l.name === 'model_id')!.value, s.values[0]!.value]),
@@ -176,10 +182,10 @@ describe('the demo, end to end, as a child process', () => {
 });
 
 describe('the demo with the seed YAML', () => {
-  it('runs from telemetry.yaml with its env substitutions', async () => {
+  it('runs from telemetry.yaml with its env substitutions; with JSON lines, stdout has nothing else', async () => {
     const db = join(dir, 'seed.db');
     const before = receiver.traces.length;
-    const { stdout } = await runDemo(
+    const { stdout, stderr } = await runDemo(
       ['--config', 'telemetry.yaml', '--requests', '1', '--console-format', 'json'],
       {
         OTEL_TRACES_ENDPOINT: receiver.tracesUrl,
@@ -187,10 +193,17 @@ describe('the demo with the seed YAML', () => {
         OTEL_SERVICE_NAME: 'seed-yaml',
       },
     );
-    const jsonLines = stdout.split('\n').filter((l) => l.startsWith('{'));
-    expect(jsonLines.length).toBeGreaterThan(10);
-    expect(JSON.parse(jsonLines[0]!)).toMatchObject({ type: 'structured_log' });
-    expect(stdout).toContain('== Traces of this run (queryTraces, 1) ==');
+    // As `| jq` reads it: every line of stdout is one JSON object.
+    const lines = stdout.split('\n').filter((l) => l !== '');
+    expect(lines.length).toBeGreaterThan(10);
+    const events = lines.map((l) => JSON.parse(l) as { type: string; trace_id: string });
+    expect(events[0]).toMatchObject({ type: 'structured_log' });
+    expect(new Set(events.map((e) => e.type))).toEqual(
+      new Set(['structured_log', 'unstructured_log', 'metric']),
+    );
+    // The demo's own report goes to stderr instead.
+    expect(stderr).toContain('== Traces of this run (queryTraces, 1) ==');
+    expect(stderr).toContain(events[0]!.trace_id);
     const added = receiver.traces.slice(before);
     expect(added).toHaveLength(8);
     expect(added.every((s) => s.resource['service.name'] === 'seed-yaml')).toBe(true);

@@ -1,5 +1,6 @@
 /** Reads the run back through the query API, as a user would after the fact. */
 import type { MetricSeries, SpanWithStatus, Telemetry } from '@telemetry/core';
+import { RUN_ID_LABEL } from './assistant.ts';
 
 const ms = (startIso: string, endIso: string | null | undefined) =>
   endIso
@@ -34,7 +35,7 @@ export async function printReport(
     return undefined;
   }
   const traces = await telemetry.queryTraces({
-    attribute_filters: [{ key: 'demo.run_id', op: 'eq', value: runId }],
+    attribute_filters: [{ key: RUN_ID_LABEL, op: 'eq', value: runId }],
     order_by: ['start_time'],
   });
   out(`\n== Traces of this run (queryTraces, ${traces.length}) ==`);
@@ -53,15 +54,20 @@ export async function printReport(
     out(`\n== Span tree of trace ${first.trace_id} (getSpanTree) ==`);
     printTree(tree, first.root_span_id, out);
   }
+  // The store may hold earlier runs (same file): the run id label selects this one's points.
   const series = await telemetry.queryMetrics('total_tokens', {
     query_type: 'range',
     start_time: runStartSeconds - 60,
     end_time: Math.ceil(Date.now() / 1000) + 60,
     granularity: '1h',
+    label_matchers: [{ name: RUN_ID_LABEL, operator: '=', value: runId }],
   });
-  out('\n== total_tokens per model (queryMetrics, range, 1h buckets) ==');
+  out(`\n== total_tokens per model in this run (queryMetrics, ${RUN_ID_LABEL}=${runId}) ==`);
   for (const s of series) {
-    const labels = s.labels.map((l) => `${l.name}=${l.value}`).join(' ');
+    const labels = s.labels
+      .filter((l) => l.name !== RUN_ID_LABEL)
+      .map((l) => `${l.name}=${l.value}`)
+      .join(' ');
     const total = s.values.reduce((sum, p) => sum + p.value, 0);
     out(`  ${labels}: ${total} ${s.values[0]?.unit ?? ''}`);
   }

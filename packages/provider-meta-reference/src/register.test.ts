@@ -58,7 +58,7 @@ describe('register', () => {
         "START    request",
         "START      db.query",
         "END        db.query  ok  <ms>",
-        "                          otel.scope.name: db-lib",
+        "                                   otel.scope.name: db-lib",
         "END      request  ok  <ms>",
       ]
     `);

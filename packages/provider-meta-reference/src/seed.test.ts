@@ -71,12 +71,12 @@ describe("the seed's YAML", () => {
         "START    chat_completion",
         "START      retrieve",
         "INFO         fetched 3 documents",
-        "                            source: kb",
-        "                            logger.name: app",
+        "                                     source: kb",
+        "                                     logger.name: app",
         "METRIC       documents_retrieved 3 docs",
         "END        retrieve  ok  <ms>",
         "END      chat_completion  ok  <ms>",
-        "                        model: llama-3",
+        "                                 model: llama-3",
       ]
     `);
 

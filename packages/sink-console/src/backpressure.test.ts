@@ -3,9 +3,9 @@ import { Writable } from 'node:stream';
 import { ConsoleStreamError, createConsoleSink } from '@telemetry/sink-console';
 import { describe, expect, it } from 'vitest';
 import { CaptureStream, recordingContext, StalledStream } from './test-support/capture.ts';
-import { ID, log } from './test-support/events.ts';
+import { ID, log, TRACE } from './test-support/events.ts';
 
-/** `count` one-line info logs numbered from `from`; each renders as `... INFO     event <n>`. */
+/** `count` one-line info logs numbered from `from`; each renders as `... <trace> INFO     event <n>`. */
 function logs(from: number, count: number) {
   return Array.from({ length: count }, (_, i) =>
     log(ID.root, from + i, 'info', `event ${from + i}`),
@@ -35,7 +35,8 @@ describe('a stream that stalls', () => {
     // The sink stopped handing text to the stream after its first refusal...
     expect(stream.writeCalls).toBe(1);
     // ...held the next lines up to maxBufferBytes, and counted the rest as dropped.
-    const line = (n: number) => `12:00:00.00${Math.floor(n / 1000)} INFO     event ${n}\n`;
+    const line = (n: number) =>
+      `12:00:00.00${Math.floor(n / 1000)} ${TRACE.slice(0, 8)} INFO     event ${n}\n`;
     let held = 0;
     for (let bytes = 0; bytes + line(100 + held).length <= 4096; held++)
       bytes += line(100 + held).length;

@@ -31,27 +31,28 @@ describe('colour', () => {
   it('is on for a TTY: by severity for logs, by status for spans', () => {
     const out = render(new CaptureStream({ isTTY: true }), [...everySeverity, ...chatTrace()]);
     expect(showEscapes(out)).toMatchInlineSnapshot(`
-      "<2>12:00:00.000<0> <90>VERBOSE<0>  <90>verbose<0>
-      <2>12:00:00.001<0> <2>DEBUG<0>    <2>debug<0>
-      <2>12:00:00.002<0> <36>INFO<0>     info
-      <2>12:00:00.003<0> <1;33>WARN<0>     <33>warn<0>
-      <2>12:00:00.004<0> <1;31>ERROR<0>    <31>error<0>
-      <2>12:00:00.005<0> <1;97;41>CRITICAL<0> <1;31>critical<0>
-      <2>12:00:00.000<0> <35>START<0>    <1>chat_completion<0>
-      <2>12:00:00.001<0> <35>START<0>      <1>retrieve<0>
-      <2>12:00:00.002<0> <36>INFO<0>         fetched 3 documents
-                                  <2>source:<0> kb
-      <2>12:00:00.003<0> <34>METRIC<0>       documents_retrieved{index="main"} <1>3<0> <2>docs<0>
-      <2>12:00:00.005<0> <35>END<0>        <1>retrieve<0>  <32>ok<0>  <2>4.25ms<0>
-                                <2>query:<0> weather in Paris
-                                <2>docs.count:<0> 3
-      <2>12:00:00.007<0> <1;33>WARN<0>         <33>retrying after 429<0>
-      <2>12:00:00.041<0> <35>END<0>        <1>Inference.generate<0>  <1;31>ERROR<0>  <2>35.12ms<0>  <31>model timed out<0>
-                                <2>error.type:<0> TimeoutError
-                                <2>error.message:<0> model timed out
-      <2>12:00:00.041<0> <1;31>ERROR<0>      <31>request failed<0>
-      <2>12:00:00.042<0> <35>END<0>      <1>chat_completion<0>  <1;31>ERROR<0>  <2>42.00ms<0>  <31>model timed out<0>
-                              <2>model:<0> llama-3
+      "<2>12:00:00.000<0> <2>0af76519<0> <90>VERBOSE<0>  <90>verbose<0>
+      <2>12:00:00.001<0> <2>0af76519<0> <2>DEBUG<0>    <2>debug<0>
+      <2>12:00:00.002<0> <2>0af76519<0> <36>INFO<0>     info
+      <2>12:00:00.003<0> <2>0af76519<0> <1;33>WARN<0>     <33>warn<0>
+      <2>12:00:00.004<0> <2>0af76519<0> <1;31>ERROR<0>    <31>error<0>
+      <2>12:00:00.005<0> <2>0af76519<0> <1;97;41>CRITICAL<0> <1;31>critical<0>
+      <2>12:00:00.000<0> <2>0af76519<0> <35>START<0>    <1>chat_completion<0>
+      <2>12:00:00.001<0> <2>0af76519<0> <35>START<0>      <1>retrieve<0>
+      <2>12:00:00.002<0> <2>0af76519<0> <36>INFO<0>         fetched 3 documents
+                                           <2>source:<0> kb
+      <2>12:00:00.003<0> <2>0af76519<0> <34>METRIC<0>       documents_retrieved{index="main"} <1>3<0> <2>docs<0>
+      <2>12:00:00.005<0> <2>0af76519<0> <35>END<0>        <1>retrieve<0>  <32>ok<0>  <2>4.25ms<0>
+                                         <2>query:<0> weather in Paris
+                                         <2>docs.count:<0> 3
+      <2>12:00:00.006<0> <2>0af76519<0> <35>START<0>      <1>Inference.generate<0>
+      <2>12:00:00.007<0> <2>0af76519<0> <1;33>WARN<0>         <33>retrying after 429<0>
+      <2>12:00:00.041<0> <2>0af76519<0> <35>END<0>        <1>Inference.generate<0>  <1;31>ERROR<0>  <2>35.12ms<0>  <31>model timed out<0>
+                                         <2>error.type:<0> TimeoutError
+                                         <2>error.message:<0> model timed out
+      <2>12:00:00.041<0> <2>0af76519<0> <1;31>ERROR<0>      <31>request failed<0>
+      <2>12:00:00.042<0> <2>0af76519<0> <35>END<0>      <1>chat_completion<0>  <1;31>ERROR<0>  <2>42.00ms<0>  <31>model timed out<0>
+                                       <2>model:<0> llama-3
       "
     `);
   });

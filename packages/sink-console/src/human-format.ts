@@ -8,7 +8,7 @@ import type {
 } from '@telemetry/core';
 import type { Paint, StyleRole } from './color.ts';
 import { type ConsoleTimeZone, SEVERITY_RANK, type StartLines } from './options.ts';
-import { SpanTracker } from './span-tracker.ts';
+import { type OpenSpan, SpanTracker } from './span-tracker.ts';
 import { clockTime, cut, durationMs, printableLines, severityOf } from './text.ts';
 
 export interface HumanFormatOptions {
@@ -23,10 +23,13 @@ export interface HumanFormatOptions {
 /** Turns one event into zero or more lines of text (each ending in `\n`). */
 export type EventFormatter = (event: TelemetryEvent) => string;
 
-// Layout: `HH:MM:SS.mmm LABEL    <indent>content`. The label column is as wide as
-// the longest label (CRITICAL), so names and messages line up whatever the kind.
+// Layout: `HH:MM:SS.mmm <trace> LABEL    <indent>content`. The trace column holds the
+// first 8 hex digits of the trace id, so concurrent requests can be told apart; the
+// label column is as wide as the longest label (CRITICAL), so names and messages line
+// up whatever the kind.
+const TRACE_WIDTH = 8;
 const LABEL_WIDTH = 8;
-const GUTTER = ' '.repeat('HH:MM:SS.mmm'.length + 1 + LABEL_WIDTH + 1);
+const GUTTER = ' '.repeat('HH:MM:SS.mmm'.length + 1 + TRACE_WIDTH + 1 + LABEL_WIDTH + 1);
 const INDENT = '  ';
 
 const LOG_STYLE: Readonly<Record<LogSeverity, { label: StyleRole; text: StyleRole }>> = {
@@ -42,14 +45,51 @@ const LOG_STYLE: Readonly<Record<LogSeverity, { label: StyleRole; text: StyleRol
  * The human format. Stateful: it follows span starts and ends to indent by
  * depth and to give END lines their name and duration, so one formatter must
  * see every event of a sink, in order.
+ *
+ * Auto-traced spans (with `startLines: true`) hold back their START line until
+ * something is printed inside them; one that ends with nothing printed inside
+ * is shown as a single SPAN line. So wrapping a whole class costs one line per
+ * call, and every END line still has its START above it.
  */
 export function createHumanFormatter(options: HumanFormatOptions): EventFormatter {
   const { paint, timeZone, attributes, startLines, maxValueLength } = options;
   const minRank = SEVERITY_RANK[options.minSeverity];
   const tracker = new SpanTracker();
+  /** Spans whose START line is held back, with their trace id; weak, so what the tracker forgets goes too. */
+  const heldStarts = new WeakMap<OpenSpan, string>();
 
-  function head(time: number, role: StyleRole, label: string, depth: number): string {
-    return `${paint('time', clockTime(time, timeZone))} ${paint(role, label)}${' '.repeat(LABEL_WIDTH - label.length)} ${INDENT.repeat(depth)}`;
+  function head(
+    time: number,
+    traceId: string,
+    role: StyleRole,
+    label: string,
+    depth: number,
+  ): string {
+    return `${paint('time', clockTime(time, timeZone))} ${paint('time', shortTraceId(traceId))} ${paint(role, label)}${' '.repeat(LABEL_WIDTH - label.length)} ${INDENT.repeat(depth)}`;
+  }
+
+  function startLine(span: OpenSpan, traceId: string): string {
+    const name = printableLines(span.name).join(' ');
+    return `${head(span.start, traceId, 'spanLabel', 'START', span.depth)}${paint('spanName', name)}\n`;
+  }
+
+  /**
+   * The held-back START lines of `spanId` and of its held-back ancestors,
+   * outermost first: printed just before the first line inside that span.
+   */
+  function releaseStarts(spanId: string | null): string {
+    const chain: OpenSpan[] = [];
+    for (let span = tracker.get(spanId); span && heldStarts.has(span); ) {
+      chain.push(span);
+      span = tracker.get(span.parentSpanId);
+    }
+    let out = '';
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const span = chain[i]!;
+      out += startLine(span, heldStarts.get(span)!);
+      heldStarts.delete(span);
+    }
+    return out;
   }
 
   /** Lines of `text` after the first, aligned under it, each painted on its own (pagers reset colour per line). */
@@ -85,17 +125,23 @@ export function createHumanFormatter(options: HumanFormatOptions): EventFormatte
         event.timestamp,
         event.attributes,
       );
-      if (!show || startLines === false || (span.autotraced && startLines !== 'all')) return '';
-      const name = printableLines(payload.name).join(' ');
-      return `${head(event.timestamp, 'spanLabel', 'START', span.depth)}${paint('spanName', name)}\n`;
+      if (!show || startLines === false) return '';
+      if (span.autotraced && startLines !== 'all') {
+        heldStarts.set(span, event.trace_id);
+        return '';
+      }
+      return releaseStarts(payload.parent_span_id) + startLine(span, event.trace_id);
     }
     if (payload.type === 'span_end') {
       const span = tracker.end(event.span_id);
       if (!show) return '';
       const depth = span?.depth ?? 0;
+      // A held-back START that nothing released: the whole span fits on one line.
+      const whole = span !== undefined && heldStarts.has(span);
+      const prefix = span ? releaseStarts(span.parentSpanId) : '';
       // Without its start event (the sink attached mid-span) only the id is known.
       const name = span ? printableLines(span.name).join(' ') : `span ${event.span_id}`;
-      let line = `${head(event.timestamp, 'spanLabel', 'END', depth)}${paint('spanName', name)}  `;
+      let line = `${prefix}${head(event.timestamp, event.trace_id, 'spanLabel', whole ? 'SPAN' : 'END', depth)}${paint('spanName', name)}  `;
       line += payload.status === 'error' ? paint('error', 'ERROR') : paint('ok', 'ok');
       if (span) line += `  ${paint('duration', durationMs(span.start, event.timestamp))}`;
       if (payload.status_message) {
@@ -112,7 +158,7 @@ export function createHumanFormatter(options: HumanFormatOptions): EventFormatte
     const depth = tracker.childDepth(event.span_id);
     const style = LOG_STYLE[event.severity];
     const lines = printableLines(event.message);
-    let out = `${head(event.timestamp, style.label, event.severity.toUpperCase(), depth)}${paint(style.text, lines[0]!)}\n`;
+    let out = `${releaseStarts(event.span_id)}${head(event.timestamp, event.trace_id, style.label, event.severity.toUpperCase(), depth)}${paint(style.text, lines[0]!)}\n`;
     out += continuation(lines, depth, style.text);
     return out + attributeLines(event.attributes, depth + 1);
   }
@@ -134,7 +180,7 @@ export function createHumanFormatter(options: HumanFormatOptions): EventFormatte
     }
     const name = printableLines(event.metric).join(' ');
     const unit = event.unit ? ` ${paint('unit', printableLines(event.unit).join(' '))}` : '';
-    return `${head(event.timestamp, 'metric', 'METRIC', depth)}${name}${labels} ${paint('metricValue', String(event.value))}${unit}\n`;
+    return `${releaseStarts(event.span_id)}${head(event.timestamp, event.trace_id, 'metric', 'METRIC', depth)}${name}${labels} ${paint('metricValue', String(event.value))}${unit}\n`;
   }
 
   return (event) => {
@@ -151,4 +197,13 @@ export function createHumanFormatter(options: HumanFormatOptions): EventFormatte
         return '';
     }
   };
+}
+
+/** The first 8 hex digits of a trace id: enough to tell concurrent traces apart on screen. */
+function shortTraceId(traceId: string): string {
+  // Events that skipped validation may carry anything: keep the column printable and aligned.
+  return printableLines(String(traceId ?? '').slice(0, TRACE_WIDTH))
+    .join(' ')
+    .slice(0, TRACE_WIDTH)
+    .padEnd(TRACE_WIDTH);
 }

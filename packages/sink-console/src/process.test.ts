@@ -67,18 +67,18 @@ function run(options: { tty: boolean; env?: Record<string, string> }): string {
 describe('in a real process, writing to process.stdout', () => {
   it.skipIf(!hasScript)('colours output on a terminal', () => {
     expect(showEscapes(run({ tty: true }))).toMatchInlineSnapshot(`
-      "<2>12:00:00.000<0> <35>START<0>    <1>work<0>
-      <2>12:00:00.000<0> <1;31>ERROR<0>      <31>boom<0>
-      <2>12:00:00.001<0> <35>END<0>      <1>work<0>  <1;31>ERROR<0>  <2>1.00ms<0>
+      "<2>12:00:00.000<0> <2>0af76519<0> <35>START<0>    <1>work<0>
+      <2>12:00:00.000<0> <2>0af76519<0> <1;31>ERROR<0>      <31>boom<0>
+      <2>12:00:00.001<0> <2>0af76519<0> <35>END<0>      <1>work<0>  <1;31>ERROR<0>  <2>1.00ms<0>
       "
     `);
   });
 
   it.skipIf(!hasScript)('does not colour a terminal when NO_COLOR is set', () => {
     expect(run({ tty: true, env: { NO_COLOR: '1' } })).toMatchInlineSnapshot(`
-      "12:00:00.000 START    work
-      12:00:00.000 ERROR      boom
-      12:00:00.001 END      work  ERROR  1.00ms
+      "12:00:00.000 0af76519 START    work
+      12:00:00.000 0af76519 ERROR      boom
+      12:00:00.001 0af76519 END      work  ERROR  1.00ms
       "
     `);
   });
@@ -169,7 +169,9 @@ describe('the README', () => {
     expect(result.stderr.toString()).toBe('');
     expect(result.status).toBe(0);
     const normalise = (text: string) =>
-      text.replace(/^\d\d:\d\d:\d\d\.\d{3}/gm, 'HH:MM:SS.mmm').replace(/\d+\.\d\dms/g, 'N.NNms');
+      text
+        .replace(/^\d\d:\d\d:\d\d\.\d{3} [0-9a-f]{8}/gm, 'HH:MM:SS.mmm tttttttt')
+        .replace(/\d+\.\d\dms/g, 'N.NNms');
     expect(normalise(result.stdout.toString())).toBe(normalise(shown));
   });
 });

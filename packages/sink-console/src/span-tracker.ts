@@ -2,6 +2,7 @@ import type { Attributes, EpochMicros } from '@telemetry/core';
 
 export interface OpenSpan {
   readonly name: string;
+  readonly parentSpanId: string | null;
   /** 0 for a span whose parent this sink has not seen (a root, or a parent in another process). */
   readonly depth: number;
   readonly start: EpochMicros;
@@ -29,6 +30,7 @@ export class SpanTracker {
     const parent = parentSpanId === null ? undefined : this.open.get(parentSpanId);
     const span: OpenSpan = {
       name,
+      parentSpanId,
       depth: parent ? parent.depth + 1 : 0,
       start,
       autotraced: isAutotraced(attributes),
@@ -47,6 +49,11 @@ export class SpanTracker {
     const span = this.open.get(spanId);
     if (span) this.open.delete(spanId);
     return span;
+  }
+
+  /** The open span with this id, if any. */
+  get(spanId: string | null): OpenSpan | undefined {
+    return spanId === null ? undefined : this.open.get(spanId);
   }
 
   /** Depth for a line logged inside `spanId`: one deeper than the span, or 0 if it is not open. */

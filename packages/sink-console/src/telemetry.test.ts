@@ -3,9 +3,11 @@ import { createConsoleSink } from '@telemetry/sink-console';
 import { describe, expect, it } from 'vitest';
 import { CaptureStream, StalledStream } from './test-support/capture.ts';
 
-/** Real clocks: times and durations vary, the layout must not. */
+/** Real clocks and random trace ids: times, durations and ids vary, the layout must not. */
 function normalise(text: string): string {
-  return text.replace(/^\d\d:\d\d:\d\d\.\d{3}/gm, 'HH:MM:SS.mmm').replace(/\d+\.\d\dms/g, 'N.NNms');
+  return text
+    .replace(/^\d\d:\d\d:\d\d\.\d{3} [0-9a-f]{8}/gm, 'HH:MM:SS.mmm tttttttt')
+    .replace(/\d+\.\d\dms/g, 'N.NNms');
 }
 
 class Inference {
@@ -37,21 +39,21 @@ describe('through createTelemetry, as an application uses it', () => {
     expect(await telemetry.flush()).toBe(true);
 
     expect(normalise(stream.text)).toMatchInlineSnapshot(`
-      "HH:MM:SS.mmm START    chat_completion
-      HH:MM:SS.mmm START      retrieve
-      HH:MM:SS.mmm INFO         fetched 3 documents
-                                  source: kb
-                                  logger.name: app
-      HH:MM:SS.mmm METRIC       documents_retrieved 3 docs
-      HH:MM:SS.mmm END        retrieve  ok  N.NNms
-      HH:MM:SS.mmm END        Inference.generate  ok  N.NNms
-      HH:MM:SS.mmm END        Inference.generate  ERROR  N.NNms  model timed out
-                                error.type: TypeError
-                                error.message: model timed out
-      HH:MM:SS.mmm END      chat_completion  ERROR  N.NNms  model timed out
-                              model: llama-3
-                              error.type: TypeError
-                              error.message: model timed out
+      "HH:MM:SS.mmm tttttttt START    chat_completion
+      HH:MM:SS.mmm tttttttt START      retrieve
+      HH:MM:SS.mmm tttttttt INFO         fetched 3 documents
+                                           source: kb
+                                           logger.name: app
+      HH:MM:SS.mmm tttttttt METRIC       documents_retrieved 3 docs
+      HH:MM:SS.mmm tttttttt END        retrieve  ok  N.NNms
+      HH:MM:SS.mmm tttttttt SPAN       Inference.generate  ok  N.NNms
+      HH:MM:SS.mmm tttttttt SPAN       Inference.generate  ERROR  N.NNms  model timed out
+                                         error.type: TypeError
+                                         error.message: model timed out
+      HH:MM:SS.mmm tttttttt END      chat_completion  ERROR  N.NNms  model timed out
+                                       model: llama-3
+                                       error.type: TypeError
+                                       error.message: model timed out
       "
     `);
     const stats = telemetry.stats();

@@ -14,11 +14,13 @@ export class CaptureStream extends Writable {
   get text(): string {
     return this.chunks.join('');
   }
-  /** Lines with the clock time (HH:MM:SS.mmm) cut off, so they can be compared exactly. */
+  /** Lines with the clock time (HH:MM:SS.mmm) and the short trace id cut off, so they can be compared exactly. */
   get lines(): string[] {
     return this.text
       .split('\n')
       .filter((line) => line !== '')
-      .map((line) => line.replace(/^\d\d:\d\d:\d\d\.\d{3} /, '').replace(/\d+\.\d+ms/, '<ms>'));
+      .map((line) =>
+        line.replace(/^\d\d:\d\d:\d\d\.\d{3} [0-9a-f]{8} /, '').replace(/\d+\.\d+ms/, '<ms>'),
+      );
   }
 }
