@@ -3,13 +3,7 @@
  * span arrives in SQLite with its ids, parent, kind, status, attributes and
  * service name, and the Llama Stack queries answer about them.
  */
-import {
-  type Attributes,
-  ROOT_CONTEXT,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-} from '@opentelemetry/api';
+import { type Attributes, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { OTLPTraceExporter as OTLPTraceExporterJson } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OTLPTraceExporterProto } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -83,7 +77,10 @@ async function recordTrace(exporter: SpanExporter, service: string): Promise<Rea
   const ctx = trace.setSpan(ROOT_CONTEXT, root);
   const child = tracer.startSpan(
     'SELECT orders',
-    { kind: SpanKind.CLIENT, attributes: { 'db.system': 'sqlite', tags: ['a', 'b'] } as Attributes },
+    {
+      kind: SpanKind.CLIENT,
+      attributes: { 'db.system': 'sqlite', tags: ['a', 'b'] } as Attributes,
+    },
     ctx,
   );
   child.addEvent('cache miss', { key: 'order:42' });

@@ -84,7 +84,9 @@ let counter = 0;
 /** A fresh id of `bytes` bytes as hex, never all zeros. */
 export function hexId(bytes: 16 | 8): string {
   counter += 1;
-  return (counter.toString(16).padStart(8, '0') + Math.random().toString(16).slice(2)).padEnd(bytes * 2, 'a').slice(0, bytes * 2);
+  return (counter.toString(16).padStart(8, '0') + Math.random().toString(16).slice(2))
+    .padEnd(bytes * 2, 'a')
+    .slice(0, bytes * 2);
 }
 
 /** A traces request in OTLP/JSON form. */
