@@ -45,7 +45,19 @@ async function readLimited(request: Request, limit: number): Promise<Uint8Array>
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let chunk: Awaited<ReturnType<typeof reader.read>>;
+    try {
+      chunk = await reader.read();
+    } catch (error) {
+      // The client went away or timed out mid-body: nothing of it is used.
+      throw new HttpError(
+        400,
+        'TELEMETRY_BODY_INCOMPLETE',
+        'The request body was cut off before its end; send it again.',
+        { cause: error },
+      );
+    }
+    const { done, value } = chunk;
     if (done) break;
     size += value.byteLength;
     if (size > limit) {

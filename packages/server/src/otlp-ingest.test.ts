@@ -192,7 +192,7 @@ describe('partial success', () => {
     ]);
     const response = await postOtlp(fx.url, 'traces', request);
     expect(response.status).toBe(200);
-    const answer = await response.json();
+    const answer = (await response.json()) as any;
     expect(answer.partialSuccess.rejectedSpans).toBe('4');
     const message: string = answer.partialSuccess.errorMessage;
     expect(message).toContain('resourceSpans[0].scopeSpans[0].spans[1]: trace_id is not hex');
@@ -247,7 +247,7 @@ describe('partial success', () => {
     };
     const response = await postOtlp(fx.url, 'metrics', request);
     expect(response.status).toBe(200);
-    const answer = await response.json();
+    const answer = (await response.json()) as any;
     expect(answer.partialSuccess.rejectedDataPoints).toBe('3');
     expect(answer.partialSuccess.errorMessage).toContain('requests is NaN, not a finite number');
     expect(answer.partialSuccess.errorMessage).toContain('has no value (as_double or as_int)');
