@@ -24,4 +24,5 @@ export {
   TelemetryNotFoundError,
   TelemetryStoreRequiredError,
   TelemetryValidationError,
+  toIsoMicros,
 } from '@telemetry/core';

@@ -7,7 +7,12 @@
  * request gets one synthetic span that carries them (see the README's
  * "Mapping"). An item that cannot be stored is rejected whole and counted.
  */
-import { generateSpanId, generateTraceId, type TelemetryEventInput } from '../core-api.ts';
+import {
+  generateSpanId,
+  generateTraceId,
+  type TelemetryEventInput,
+  toIsoMicros,
+} from '../core-api.ts';
 import { NOT_HEX } from './codec.ts';
 
 type AttributeValue = string | number | boolean | null;
@@ -293,7 +298,7 @@ function spanEvents(
       type: 'structured_log',
       trace_id,
       span_id,
-      timestamp: start,
+      timestamp: toIsoMicros(start),
       attributes: {},
       payload: {
         type: 'span_start',
@@ -310,7 +315,7 @@ function spanEvents(
       type: 'unstructured_log',
       trace_id,
       span_id,
-      timestamp: nanosToMicros(event.timeUnixNano) || start,
+      timestamp: toIsoMicros(nanosToMicros(event.timeUnixNano) || start),
       message: event.name ?? '',
       severity: event.name === 'exception' ? 'error' : 'info',
       attributes: eventAttributes,
@@ -322,7 +327,7 @@ function spanEvents(
     type: 'structured_log',
     trace_id,
     span_id,
-    timestamp: end,
+    timestamp: toIsoMicros(end),
     attributes,
     payload: {
       type: 'span_end',
@@ -382,7 +387,7 @@ function carrierEvents(
       type: 'structured_log',
       trace_id,
       span_id,
-      timestamp: carrier.min,
+      timestamp: toIsoMicros(carrier.min),
       attributes: {},
       payload: { type: 'span_start', name, parent_span_id: carrier.parent_span_id },
     },
@@ -391,7 +396,7 @@ function carrierEvents(
       type: 'structured_log',
       trace_id,
       span_id,
-      timestamp: Math.max(carrier.max, carrier.min),
+      timestamp: toIsoMicros(Math.max(carrier.max, carrier.min)),
       attributes,
       payload: { type: 'span_end', status: 'ok' },
     },
@@ -476,7 +481,7 @@ export function ingestLogs(request: any, write: EventWriter, limits: IngestLimit
             type: 'unstructured_log',
             trace_id: carrier.trace_id,
             span_id: carrier.span_id,
-            timestamp: time,
+            timestamp: toIsoMicros(time),
             message,
             severity: severityOf(log.severityNumber ?? 0, log.severityText ?? ''),
             attributes,
@@ -573,6 +578,7 @@ function pointEvents(metric: any, point: any, carrier: Carrier, limits: IngestLi
   const name: string = metric.name;
   const unit: string = metric.unit ?? '';
   const out: TelemetryEventInput[] = [];
+  const timestamp = toIsoMicros(time);
   const add = (metricName: string, value: number, metricUnit: string, extra?: Attrs) => {
     if (!Number.isFinite(value))
       throw new ItemError(`${metricName} is ${value}, not a finite number`);
@@ -580,7 +586,7 @@ function pointEvents(metric: any, point: any, carrier: Carrier, limits: IngestLi
       type: 'metric',
       trace_id: carrier.trace_id,
       span_id: carrier.span_id,
-      timestamp: time,
+      timestamp,
       metric: metricName,
       value,
       unit: metricUnit,
