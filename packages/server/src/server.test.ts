@@ -379,6 +379,16 @@ describe('setup', () => {
     `);
   });
 
+  it('listen() twice at once starts one server; after close() it refuses', async () => {
+    const fx = await fixture();
+    const server = createTelemetryServer({ telemetry: fx.telemetry, port: 0, token: null });
+    const [a, b] = await Promise.all([server.listen(), server.listen()]);
+    expect(a).toBe(b);
+    expect(server.address).toBe(a);
+    await server.close();
+    await expect(server.listen()).rejects.toThrow('This server was closed: create a new one.');
+  });
+
   it('a port in use is a TelemetryServerError that says what to do', async () => {
     const fx = await fixture();
     const other = createTelemetryServer({ telemetry: fx.telemetry, port: fx.address.port });

@@ -72,6 +72,7 @@ export function createTelemetryServer(options: TelemetryServerOptions): Telemetr
   const otlpApp = buildApp(resolved, guard, state, false);
   const servers: Server[] = [];
   let address: TelemetryServerAddress | undefined;
+  let listenPromise: Promise<TelemetryServerAddress> | undefined;
   let closePromise: Promise<void> | undefined;
 
   const startServer = (handler: Hono, port: number): Promise<Server> => {
@@ -115,43 +116,54 @@ export function createTelemetryServer(options: TelemetryServerOptions): Telemetr
     return { url: `http://${host}:${port}${resolved.basePath}`, port };
   };
 
+  const start = async (): Promise<TelemetryServerAddress> => {
+    if (!resolved.token && !isLoopback(resolved.host)) {
+      resolved.warn(
+        `[telemetry-server] listening on ${resolved.host} without a token: anyone who reaches this address can read and write the store. Set the token option or TELEMETRY_SERVER_TOKEN.`,
+      );
+    }
+    const main = await startServer(app, resolved.port);
+    servers.push(main);
+    const mainAddress = urlOf(main);
+    let otlp = mainAddress;
+    if (resolved.otlpPort !== undefined && resolved.otlpPort !== mainAddress.port) {
+      try {
+        const otlpServer = await startServer(otlpApp, resolved.otlpPort);
+        servers.push(otlpServer);
+        otlp = urlOf(otlpServer);
+      } catch (error) {
+        await new Promise((resolve) => main.close(resolve));
+        servers.length = 0;
+        throw error;
+      }
+    }
+    address = {
+      url: mainAddress.url,
+      port: mainAddress.port,
+      otlpUrl: otlp.url,
+      otlpPort: otlp.port,
+    };
+    return address;
+  };
+
   const server: TelemetryServer = {
     app,
     fetch: async (request) => app.fetch(request),
     get address() {
       return address;
     },
-    async listen() {
-      if (address) return address;
-      if (state.closing)
-        throw new TelemetryServerError('This server was closed: create a new one.');
-      if (!resolved.token && !isLoopback(resolved.host)) {
-        resolved.warn(
-          `[telemetry-server] listening on ${resolved.host} without a token: anyone who reaches this address can read and write the store. Set the token option or TELEMETRY_SERVER_TOKEN.`,
+    listen() {
+      if (state.closing) {
+        return Promise.reject(
+          new TelemetryServerError('This server was closed: create a new one.'),
         );
       }
-      const main = await startServer(app, resolved.port);
-      servers.push(main);
-      const mainAddress = urlOf(main);
-      let otlp = mainAddress;
-      if (resolved.otlpPort !== undefined && resolved.otlpPort !== mainAddress.port) {
-        try {
-          const otlpServer = await startServer(otlpApp, resolved.otlpPort);
-          servers.push(otlpServer);
-          otlp = urlOf(otlpServer);
-        } catch (error) {
-          await new Promise((resolve) => main.close(resolve));
-          servers.length = 0;
-          throw error;
-        }
-      }
-      address = {
-        url: mainAddress.url,
-        port: mainAddress.port,
-        otlpUrl: otlp.url,
-        otlpPort: otlp.port,
-      };
-      return address;
+      // Concurrent calls share one start; a failed start can be tried again.
+      listenPromise ??= start().catch((error: unknown) => {
+        listenPromise = undefined;
+        throw error;
+      });
+      return listenPromise;
     },
     close() {
       closePromise ??= (async () => {
