@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { HttpError, payloadTooLarge } from './errors.ts';
@@ -9,7 +10,11 @@ const gunzipAsync = promisify(gunzip);
  * and inflates gzip with the same limit on the output, so neither a huge body
  * nor a small gzip bomb costs more than `limit` bytes of memory.
  */
-export async function readBody(request: Request, limit: number): Promise<Uint8Array> {
+export async function readBody(
+  request: Request,
+  limit: number,
+  incoming?: IncomingMessage,
+): Promise<Uint8Array> {
   const encoding = (request.headers.get('content-encoding') ?? 'identity').trim().toLowerCase();
   if (encoding !== 'identity' && encoding !== 'gzip') {
     throw new HttpError(
@@ -20,7 +25,7 @@ export async function readBody(request: Request, limit: number): Promise<Uint8Ar
   }
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > limit) throw payloadTooLarge(limit);
-  const raw = await readLimited(request, limit);
+  const raw = incoming ? await readIncoming(incoming, limit) : await readLimited(request, limit);
   if (encoding === 'identity') return raw;
   try {
     return await gunzipAsync(raw, { maxOutputLength: limit });
@@ -50,12 +55,7 @@ async function readLimited(request: Request, limit: number): Promise<Uint8Array>
       chunk = await reader.read();
     } catch (error) {
       // The client went away or timed out mid-body: nothing of it is used.
-      throw new HttpError(
-        400,
-        'TELEMETRY_BODY_INCOMPLETE',
-        'The request body was cut off before its end; send it again.',
-        { cause: error },
-      );
+      throw cutOff(error);
     }
     const { done, value } = chunk;
     if (done) break;
@@ -68,6 +68,66 @@ async function readLimited(request: Request, limit: number): Promise<Uint8Array>
   }
   if (chunks.length === 1) return chunks[0]!;
   return Buffer.concat(chunks, size);
+}
+
+const cutOff = (cause?: unknown) =>
+  new HttpError(
+    400,
+    'TELEMETRY_BODY_INCOMPLETE',
+    'The request body was cut off before its end; send it again.',
+    { cause },
+  );
+
+/**
+ * The same, straight from Node's request stream when the server runs on
+ * node:http: it skips the web-stream wrapping of every chunk. Past the limit it
+ * stops listening (the adapter drains or drops the rest) so the 413 can still
+ * be sent on this connection.
+ */
+function readIncoming(incoming: IncomingMessage, limit: number): Promise<Uint8Array> {
+  if (incoming.readableEnded) return Promise.resolve(new Uint8Array(0));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = () => {
+      incoming.off('data', onData);
+      incoming.off('end', onEnd);
+      incoming.off('error', onError);
+      incoming.off('aborted', onAborted);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        done();
+        incoming.pause();
+        reject(payloadTooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      done();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (error: Error) => {
+      done();
+      reject(cutOff(error));
+    };
+    const onAborted = () => {
+      done();
+      reject(cutOff());
+    };
+    incoming.on('data', onData);
+    incoming.on('end', onEnd);
+    incoming.on('error', onError);
+    incoming.on('aborted', onAborted);
+  });
+}
+
+/** Node's request stream, when the app is served by @hono/node-server (its `env.incoming`). */
+export function nodeIncoming(env: unknown): IncomingMessage | undefined {
+  const incoming = (env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  return incoming && typeof incoming.on === 'function' ? incoming : undefined;
 }
 
 /** The media type of a request, lowercase, without parameters (`application/json`). */
@@ -85,9 +145,13 @@ export function isJsonType(type: string): boolean {
  * that type cross-origin only after a CORS preflight, which this server never
  * grants, so a web page cannot post to a server on localhost.
  */
-export async function readJson(request: Request, limit: number): Promise<unknown> {
+export async function readJson(
+  request: Request,
+  limit: number,
+  incoming?: IncomingMessage,
+): Promise<unknown> {
   const type = mediaType(request);
-  const bytes = await readBody(request, limit);
+  const bytes = await readBody(request, limit, incoming);
   if (bytes.byteLength === 0) return undefined;
   if (!isJsonType(type)) {
     throw new HttpError(

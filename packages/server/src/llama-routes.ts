@@ -1,5 +1,5 @@
 import type { Context, Hono } from 'hono';
-import { readJson } from './body.ts';
+import { nodeIncoming, readJson } from './body.ts';
 import {
   GetSpanTreeParamsSchema,
   issuesFromZod,
@@ -45,7 +45,7 @@ export function mountLlamaStackRoutes(
 ): void {
   const telemetry = options.telemetry;
   const limit = options.maxBodyBytes;
-  const body = (c: Context) => readJson(c.req.raw, limit);
+  const body = (c: Context) => readJson(c.req.raw, limit, nodeIncoming(c.env));
   // Results are answered as the in-process API returns them, through JSON.stringify.
   const data = (c: Context, value: unknown) => c.json({ data: value });
 

@@ -103,7 +103,9 @@ export function createTelemetryServer(options: TelemetryServerOptions): Telemetr
         );
       };
       server.once('error', onError);
-      server.listen(port, resolved.host, () => {
+      // A deep accept queue: bursts of connections wait instead of being reset
+      // while the event loop is busy (e.g. writing a batch to SQLite).
+      server.listen({ port, host: resolved.host, backlog: 4096 }, () => {
         server.off('error', onError);
         resolve(server);
       });

@@ -1,5 +1,5 @@
 import type { Context, Hono } from 'hono';
-import { mediaType, readBody } from '../body.ts';
+import { mediaType, nodeIncoming, readBody } from '../body.ts';
 import type { TelemetryEventInput } from '../core-api.ts';
 import { HttpError } from '../errors.ts';
 import type { PipelineGuard } from '../guard.ts';
@@ -62,7 +62,7 @@ export function mountOtlpRoutes(app: Hono, options: ResolvedOptions, guard: Pipe
       let encoding: OtlpEncoding = otlpEncodingOf(c.req.raw);
       try {
         encoding = encodingOf(mediaType(c.req.raw));
-        const body = await readBody(c.req.raw, options.maxBodyBytes);
+        const body = await readBody(c.req.raw, options.maxBodyBytes, nodeIncoming(c.env));
         const request = decodeRequest(signal, encoding, body);
         guard.check();
         const { result, refused } = guard.measure(() => INGEST[signal](request, write, limits));
