@@ -62,9 +62,10 @@ export function mountOtlpRoutes(app: Hono, options: ResolvedOptions, guard: Pipe
       let encoding: OtlpEncoding = otlpEncodingOf(c.req.raw);
       try {
         encoding = encodingOf(mediaType(c.req.raw));
+        // Before reading the body: an overloaded server should not spend time decoding.
+        guard.check();
         const body = await readBody(c.req.raw, options.maxBodyBytes, nodeIncoming(c.env));
         const request = decodeRequest(signal, encoding, body);
-        guard.check();
         const { result, refused } = guard.measure(() => INGEST[signal](request, write, limits));
         const refusal = guard.refusalError(refused, result.events);
         if (refusal) throw refusal;
