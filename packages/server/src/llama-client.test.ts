@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createJsonlDatasetWriter } from '@telemetry/sink-sqlite';
 import LlamaStackClient, { BadRequestError, NotFoundError } from 'llama-stack-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LLAMA_STACK_ROUTES, OTLP_PATHS } from './index.ts';
 import { type Fixture, startFixture } from './test-support/fixture.ts';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -202,6 +203,32 @@ describe('llama-stack-client against the server', () => {
     const response = await fetch(`${fx.url}/v1/telemetry/traces/${TRACE}/spans/${CHILD}`);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     expect(await response.text()).toBe(JSON.stringify(await fx.telemetry.getSpan(TRACE, CHILD)));
+  });
+});
+
+describe('the route table', () => {
+  it('every listed route is served (placeholders filled with ids of the stored trace)', async () => {
+    const ids: Record<string, string> = {
+      trace_id: TRACE,
+      span_id: CHILD,
+      metric_name: 'total_tokens',
+    };
+    const routes = [
+      ...Object.values(LLAMA_STACK_ROUTES),
+      ...Object.values(OTLP_PATHS).map((path) => `POST ${path}`),
+    ];
+    for (const route of routes) {
+      const [method, template] = route.split(' ') as [string, string];
+      const path = template.replace(/\{(\w+)\}/g, (_, name: string) => ids[name]!);
+      const response = await fetch(`${fx.url}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        ...(method === 'POST' ? { body: '{}' } : {}),
+      });
+      const body = (await response.json()) as { code?: string };
+      expect(body?.code, route).not.toBe('TELEMETRY_ROUTE_NOT_FOUND');
+      expect([200, 400], route).toContain(response.status);
+    }
   });
 });
 
