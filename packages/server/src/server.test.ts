@@ -246,12 +246,12 @@ describe('load', () => {
         work.push(client.telemetry.queryTraces({ limit: 5 }).then(() => 200));
       }
     }
-    const statuses = await within(Promise.all(work), 120_000, 'answering every request');
+    const statuses = await within(Promise.all(work), 200_000, 'answering every request');
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
     expect(statuses.length).toBeGreaterThanOrEqual(2000);
     await fx.telemetry.flush();
     expect((await storedCounts(fx)).spans).toBe(otlpRequests * spansEach);
-  });
+  }, 240_000); // a shared CI machine under load; the burst itself stops by itself
 });
 
 describe('an overloaded or shut-down pipeline', () => {
