@@ -67,6 +67,7 @@ describe('changeset version: independent versions', () => {
     expect(release(scratchRepo(), { '@telemetry/core': 'minor' })).toEqual({
       '@telemetry/core': '0.2.0',
       '@telemetry/provider-meta-reference': '0.1.0',
+      '@telemetry/server': '0.1.0',
       '@telemetry/sink-console': '0.1.0',
       '@telemetry/sink-otel': '0.1.0',
       '@telemetry/sink-sqlite': '0.1.0',
@@ -77,6 +78,7 @@ describe('changeset version: independent versions', () => {
     expect(release(scratchRepo(), { '@telemetry/sink-sqlite': 'minor' })).toEqual({
       '@telemetry/core': '0.1.0',
       '@telemetry/provider-meta-reference': '0.1.0',
+      '@telemetry/server': '0.1.0',
       '@telemetry/sink-console': '0.1.0',
       '@telemetry/sink-otel': '0.1.0',
       '@telemetry/sink-sqlite': '0.2.0',
@@ -91,6 +93,7 @@ describe('changeset version: independent versions', () => {
       '@telemetry/sink-sqlite',
       '@telemetry/sink-otel',
       '@telemetry/provider-meta-reference',
+      '@telemetry/server',
     ]) {
       expect(versions[name], name).not.toBe('0.1.0');
     }

@@ -16,7 +16,14 @@ import {
 
 const exec = promisify(execFile);
 const repoRoot = resolve(import.meta.dirname, '../../..');
-const PACKAGES = ['core', 'sink-console', 'sink-sqlite', 'sink-otel', 'provider-meta-reference'];
+const PACKAGES = [
+  'core',
+  'sink-console',
+  'sink-sqlite',
+  'sink-otel',
+  'provider-meta-reference',
+  'server',
+];
 const HEAVY = [
   'better-sqlite3',
   'kysely',
@@ -135,6 +142,9 @@ describe('installed from tarballs, outside the workspace', () => {
     for (const heavy of HEAVY) expect(tree.has(heavy), heavy).toBe(false);
     expect(tree.has('@telemetry/sink-sqlite')).toBe(false);
     expect(tree.has('@telemetry/sink-otel')).toBe(false);
+    // The server is a package of its own: nothing else pulls it (or its HTTP framework) in.
+    expect(tree.has('@telemetry/server')).toBe(false);
+    expect(tree.has('hono')).toBe(false);
   });
 
   it('records a trace to the console, from ESM and from CommonJS', async () => {
@@ -202,6 +212,45 @@ await telemetry.shutdown();
       tokens: 7,
     });
     expect(installed().has('better-sqlite3')).toBe(true);
+  });
+
+  it('after adding the server from its tarball, it ingests OTLP and answers the Llama Stack routes', async () => {
+    await npm(['install', tarballs.server!]);
+    const { stdout } = await node(
+      'serve.mjs',
+      `import { createTelemetry } from '@telemetry/core';
+import { createSqliteSink } from '@telemetry/sink-sqlite';
+import { createTelemetryServer } from '@telemetry/server';
+const telemetry = createTelemetry({ sinks: [createSqliteSink({ path: './data/served.db' })] });
+const server = createTelemetryServer({ telemetry, port: 0, token: null });
+const { url } = await server.listen();
+const traceId = '5b8efff798038103d269b633813fc60c';
+const now = BigInt(Date.now()) * 1000000n;
+const span = { traceId, spanId: 'eee19b7ec3c1b174', name: 'from-otlp', kind: 2,
+  startTimeUnixNano: String(now - 5000000n), endTimeUnixNano: String(now) };
+const sent = await fetch(url + '/v1/traces', { method: 'POST', headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'tarball' } }] },
+    scopeSpans: [{ spans: [span] }] }] }) });
+await telemetry.flush();
+const trace = await (await fetch(url + '/v1/telemetry/traces/' + traceId)).json();
+const tree = await (await fetch(url + '/v1/telemetry/spans/' + trace.root_span_id + '/tree', {
+  method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json();
+console.log(JSON.stringify({ status: sent.status, names: Object.values(tree.data).map((s) => s.name) }));
+await server.close();
+await telemetry.shutdown();
+`,
+    );
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({
+      status: 200,
+      names: ['from-otlp'],
+    });
+    const cjs = await node(
+      'serve.cjs',
+      `const { createTelemetryServer, SERVER_DEFAULTS } = require('@telemetry/server');
+console.log(typeof createTelemetryServer, SERVER_DEFAULTS.host, SERVER_DEFAULTS.port);
+`,
+    );
+    expect(cjs.stdout.trim()).toBe('function 127.0.0.1 8321');
   });
 
   describe('after adding sink-otel from its tarball', () => {
