@@ -1,5 +1,6 @@
 export type { JsonlDatasetWriterOptions } from './jsonl-dataset-writer.ts';
 export { createJsonlDatasetWriter } from './jsonl-dataset-writer.ts';
+export { MAX_REGEX_EXPANDED_SIZE, MAX_REGEX_LENGTH } from './label-matchers.ts';
 export {
   createMigrator,
   MIGRATION_LOCK_TABLE,
@@ -11,6 +12,7 @@ export type { SqliteSinkOptions } from './options.ts';
 export { SQLITE_SINK_DEFAULTS } from './options.ts';
 export { TRACE_ORDER_FIELDS } from './queries.ts';
 export type { RetentionResult } from './retention.ts';
+export { ROOT_MARKERS } from './roots.ts';
 export type {
   Database,
   MetricSeriesTable,
@@ -21,3 +23,4 @@ export type {
 } from './schema.ts';
 export type { SqliteSink } from './sqlite-sink.ts';
 export { createSqliteSink, SqliteSinkClosedError } from './sqlite-sink.ts';
+export { MAX_UNIX_SECONDS, QUERY_LIMITS } from './validation.ts';
