@@ -365,7 +365,8 @@ export class SpanWalk {
   readonly #required: { json: string; count: number } | null;
   #cursor: { start: unknown; traceId: unknown } | null = null;
   #exhausted = false;
-  #buffer: Span[] = [];
+  /** Rows of the current step, converted to spans only when returned (skipped ones never are). */
+  #buffer: SpanRow[] = [];
   #position = 0;
   #skip: number;
   #tracesRead = 0;
@@ -397,7 +398,11 @@ export class SpanWalk {
           continue;
         }
         const take = Math.min(max - out.length, available);
-        for (let i = 0; i < take; i++) out.push(this.#buffer[this.#position + i]!);
+        const keys = this.#query.attributesToReturn;
+        for (let i = 0; i < take; i++) {
+          const row = this.#buffer[this.#position + i]!;
+          out.push(toSpan(row, project(parseAttributes(row.attributes), keys)));
+        }
         this.#position += take;
         continue;
       }
@@ -456,8 +461,8 @@ export class SpanWalk {
   }
 
   /** The trees under the given roots, in root order, then depth, start, id. */
-  #trees(roots: readonly bigint[], limit: number | null): Span[] {
-    const { maxDepth, attributesToReturn } = this.#query;
+  #trees(roots: readonly bigint[], limit: number | null): SpanRow[] {
+    const { maxDepth } = this.#query;
     // Row ids as exact decimal text: JSON.stringify cannot write a bigint.
     const rootsJson = `[${roots.map(String).join(',')}]`;
     let q = this.#ctx.db
@@ -500,10 +505,7 @@ export class SpanWalk {
     }
     q = q.orderBy('ord').orderBy('depth').orderBy('start_time').orderBy('span_id');
     if (limit !== null) q = q.limit(limit);
-    const rows = this.#ctx.all(q) as SpanRow[];
-    return rows.map((row) =>
-      toSpan(row, project(parseAttributes(row.attributes), attributesToReturn)),
-    );
+    return this.#ctx.all(q) as SpanRow[];
   }
 }
 
