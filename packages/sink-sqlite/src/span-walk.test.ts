@@ -4,10 +4,12 @@
  * seeded random store, for every paging, depth and filter shape, through both
  * the selective and the dense filter plans.
  */
+import { join } from 'node:path';
 import type { CompletedSpan, QueryCondition, Span } from '@telemetry/core';
 import { createSqliteSink, type SqliteSink } from '@telemetry/sink-sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sid, span, T0, tid } from './test-support/fixtures.ts';
+import { sid, span, T0, tempDir, tid } from './test-support/fixtures.ts';
+import { runQueries } from './test-support/query-runner.ts';
 import { seeded } from './test-support/random.ts';
 
 const random = seeded(20_261_201);
@@ -239,4 +241,49 @@ describe('saveSpansToDataset in pages', () => {
     expect(seen.slice(0, before.length)).toEqual(before.map(([, s]) => s));
     await store.shutdown();
   });
+});
+
+describe('a page reads the traces it needs, not every matching trace', () => {
+  // Work is not timed in a unit test (the bench prints it); memory is
+  // measured instead: the last traces in order carry 8 MB of attributes
+  // each, and a first page must not read them. Reading every matching trace
+  // before paging (as before) holds all of them at once.
+  const tmp = tempDir();
+  afterAll(() => tmp.cleanup());
+
+  it('a first page of querySpans leaves the later, heavy traces unread', async () => {
+    const path = join(tmp.dir, 'heavy.db');
+    const store = createSqliteSink({ path, retentionIntervalMs: 0 });
+    const light = Array.from({ length: 40 }, (_, t) =>
+      span({
+        trace_id: tid(t + 1),
+        span_id: sid(t + 1),
+        start_time: T0 + t,
+        attributes: { common: 'yes' },
+      }),
+    );
+    await store.writeSpans(light);
+    for (let t = 0; t < 8; t++) {
+      await store.writeSpans([
+        span({
+          trace_id: tid(1000 + t),
+          span_id: sid(1000 + t),
+          start_time: T0 + 1_000_000 + t,
+          attributes: { common: 'yes', blob: String(t).repeat(8_000_000) },
+        }),
+      ]);
+    }
+    await store.shutdown();
+    const filter = { attribute_filters: [{ key: 'common', op: 'eq', value: 'yes' }] };
+    const [baseline, page] = await Promise.all([
+      runQueries(tmp.dir, path, [{ method: 'getSpan', args: [tid(1), sid(1)] }]),
+      runQueries(tmp.dir, path, [{ method: 'querySpans', args: [{ ...filter, limit: 30 }] }]),
+    ]);
+    expect((page.outcomes[0]!.ok as Span[]).map((x) => x.span_id)).toEqual(
+      light.slice(0, 30).map((x) => x.span_id),
+    );
+    // 64 MB of attributes sit behind the page (reading them all took about
+    // 100 MB more); the query itself costs well under 40 MB.
+    expect(page.maxRssMb - baseline.maxRssMb).toBeLessThan(40);
+  }, 120_000);
 });
