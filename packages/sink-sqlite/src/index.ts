@@ -1,6 +1,10 @@
 export type { JsonlDatasetWriterOptions } from './jsonl-dataset-writer.ts';
 export { createJsonlDatasetWriter } from './jsonl-dataset-writer.ts';
-export { MAX_REGEX_EXPANDED_SIZE, MAX_REGEX_LENGTH } from './label-matchers.ts';
+export {
+  MAX_REGEX_EXPANDED_SIZE,
+  MAX_REGEX_LENGTH,
+  MAX_REGEX_PROGRAM_SIZE,
+} from './label-matchers.ts';
 export {
   createMigrator,
   MIGRATION_LOCK_TABLE,

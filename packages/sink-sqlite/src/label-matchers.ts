@@ -9,14 +9,18 @@
  * backtracking engine (JavaScript's `RegExp`) can. RE2 syntax has no
  * backreferences and no lookaround; such a pattern is a validation error.
  * Compiling is linear in the pattern once counted repetitions are expanded
- * (`a{1000}` is a thousand copies), so both are limited.
+ * (`a{1000}` is a thousand copies), and matching, when RE2 cannot use its
+ * DFA, costs the label's length times the compiled program's size: the
+ * pattern's length, its expanded size and its program size are limited.
  */
 import { RE2JS } from 're2js';
 
 /** Longest regular expression accepted, in UTF-16 code units. */
 export const MAX_REGEX_LENGTH = 4_096;
-/** Largest regular expression accepted after expanding counted repetitions (see `expandedSize`). */
+/** Largest regular expression accepted after expanding counted repetitions (see `expandedSize`): bounds compiling. */
 export const MAX_REGEX_EXPANDED_SIZE = 10_000;
+/** Most RE2 instructions a compiled regular expression may have: bounds matching (a label of n characters costs at most n times this). */
+export const MAX_REGEX_PROGRAM_SIZE = 5_000;
 
 export interface LabelMatcherInput {
   readonly name: string;
@@ -56,7 +60,19 @@ export function compileMatchers(matchers: readonly LabelMatcherInput[]): {
         }
         const { re } = result;
         const negate = m.operator === '!~';
-        compiled.push({ name: m.name, test: (v) => re.testExact(v) !== negate });
+        // Series often share label values: each distinct value is matched once per query.
+        const seen = new Map<string, boolean>();
+        compiled.push({
+          name: m.name,
+          test: (v) => {
+            let matched = seen.get(v);
+            if (matched === undefined) {
+              matched = re.testExact(v);
+              seen.set(v, matched);
+            }
+            return matched !== negate;
+          },
+        });
       }
     }
   });
@@ -75,9 +91,10 @@ function compileRegex(pattern: string): { re: RE2JS } | { message: string } {
       message: `regular expression too large: about ${size} units once counted repetitions such as {1000} are expanded, at most ${MAX_REGEX_EXPANDED_SIZE}`,
     };
   }
+  let re: RE2JS;
   try {
     // testExact anchors the whole pattern, so `a)|(b` cannot escape a wrapping group.
-    return { re: RE2JS.compile(pattern, RE2JS.DOTALL) };
+    re = RE2JS.compile(pattern, RE2JS.DOTALL);
   } catch (error) {
     const reason = ((error as Error)?.message ?? String(error))
       .replace(/^error parsing regexp: /, '')
@@ -86,6 +103,13 @@ function compileRegex(pattern: string): { re: RE2JS } | { message: string } {
       message: `not a valid RE2 regular expression (no backreferences or lookaround): ${reason}`,
     };
   }
+  const program = re.programSize();
+  if (program > MAX_REGEX_PROGRAM_SIZE) {
+    return {
+      message: `regular expression too complex: it compiles to ${program} RE2 instructions, at most ${MAX_REGEX_PROGRAM_SIZE}`,
+    };
+  }
+  return { re };
 }
 
 /**

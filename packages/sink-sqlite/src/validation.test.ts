@@ -9,6 +9,7 @@ import {
   createSqliteSink,
   MAX_REGEX_EXPANDED_SIZE,
   MAX_REGEX_LENGTH,
+  MAX_REGEX_PROGRAM_SIZE,
   QUERY_LIMITS,
   type SqliteSink,
 } from '@telemetry/sink-sqlite';
@@ -267,7 +268,7 @@ describe('label matcher regular expressions (RE2)', () => {
     ]);
   });
 
-  it('are limited in length and in size once repetitions are expanded', async () => {
+  it('are limited in length, in size once repetitions are expanded, and in program size', async () => {
     const issues = await issuesOf(
       sink.queryMetrics('tokens', {
         query_type: 'instant',
@@ -276,6 +277,7 @@ describe('label matcher regular expressions (RE2)', () => {
           { name: 'model', operator: '=~', value: 'a'.repeat(MAX_REGEX_LENGTH + 1) },
           { name: 'model', operator: '=~', value: 'a{1000}'.repeat(11) },
           { name: 'model', operator: '=~', value: '((a{100}){10}){11}' },
+          { name: 'model', operator: '=~', value: '(?:[a-z]{1,1000})'.repeat(5) },
           { name: 'model', operator: '=~', value: 'a'.repeat(MAX_REGEX_LENGTH) },
         ],
       }),
@@ -284,9 +286,12 @@ describe('label matcher regular expressions (RE2)', () => {
       ['label_matchers[0].value', 'regular expression too long'],
       ['label_matchers[1].value', 'regular expression too large'],
       ['label_matchers[2].value', 'regular expression too large'],
+      ['label_matchers[3].value', 'regular expression too complex'],
     ]);
-    expect(MAX_REGEX_EXPANDED_SIZE).toBe(10_000);
-    // Just under the size limit compiles and answers.
-    expect(await models('=~', `${'a{1000}'.repeat(9)}|ab`)).toEqual(['ab']);
+    expect([MAX_REGEX_LENGTH, MAX_REGEX_EXPANDED_SIZE, MAX_REGEX_PROGRAM_SIZE]).toEqual([
+      4_096, 10_000, 5_000,
+    ]);
+    // Just under the limits compiles and answers.
+    expect(await models('=~', `${'a{1000}'.repeat(4)}|ab`)).toEqual(['ab']);
   });
 });
