@@ -150,22 +150,25 @@ export type LogEventParams = z.input<typeof LogEventParamsSchema>;
 
 // ---------------------------------------------------------------------------
 // Query results: plain JSON, times as ISO-8601 strings with microseconds.
+// An absent field is left out, never `null`: llama-stack-client types these
+// fields as optional (`end_time?: string`), and `null` does not type-check there.
 
 const IsoTimeSchema = z.string();
 
 export const SpanSchema = z.object({
   span_id: z.string(),
   trace_id: z.string(),
-  parent_span_id: z.string().nullish(),
+  /** Left out for a span without a parent. */
+  parent_span_id: z.exactOptional(z.string()),
   name: z.string(),
   start_time: IsoTimeSchema,
-  end_time: IsoTimeSchema.nullish(),
-  attributes: z.record(z.string(), z.unknown()).nullish(),
+  end_time: z.exactOptional(IsoTimeSchema),
+  attributes: z.exactOptional(z.record(z.string(), z.unknown())),
 });
 export type Span = z.infer<typeof SpanSchema>;
 
 export const SpanWithStatusSchema = SpanSchema.extend({
-  status: SpanStatusSchema.nullish(),
+  status: z.exactOptional(SpanStatusSchema),
 });
 export type SpanWithStatus = z.infer<typeof SpanWithStatusSchema>;
 
@@ -173,7 +176,7 @@ export const TraceSchema = z.object({
   trace_id: z.string(),
   root_span_id: z.string(),
   start_time: IsoTimeSchema,
-  end_time: IsoTimeSchema.nullish(),
+  end_time: z.exactOptional(IsoTimeSchema),
 });
 export type Trace = z.infer<typeof TraceSchema>;
 
@@ -183,10 +186,27 @@ export type Trace = z.infer<typeof TraceSchema>;
 export const QueryConditionOpSchema = z.enum(['eq', 'ne', 'gt', 'lt']);
 export type QueryConditionOp = z.infer<typeof QueryConditionOpSchema>;
 
+const ScalarQueryValueSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+/**
+ * What a filter compares with: what an attribute can hold, a string, finite
+ * number, boolean or null, or an array of those (OpenTelemetry array
+ * attributes). Its input type is `unknown`, as llama-stack-client types
+ * `QueryCondition.value`, so any value the client allows type-checks; one that
+ * cannot be compared (an object, NaN, a nested array) fails validation at
+ * `attribute_filters[i].value`.
+ */
+export const QueryValueSchema = z.unknown().pipe(
+  z.union([ScalarQueryValueSchema, z.array(ScalarQueryValueSchema)], {
+    error: 'expected a string, finite number, boolean, null, or an array of those',
+  }),
+);
+export type QueryValue = z.infer<typeof QueryValueSchema>;
+
 export const QueryConditionSchema = z.object({
   key: z.string().min(1, { error: 'expected a non-empty attribute key' }),
   op: QueryConditionOpSchema,
-  value: AttributeValueSchema,
+  value: QueryValueSchema,
 });
 export type QueryCondition = z.infer<typeof QueryConditionSchema>;
 
@@ -218,10 +238,11 @@ export type MetricSeries = z.infer<typeof MetricSeriesSchema>;
 export const MetricQueryTypeSchema = z.enum(['range', 'instant']);
 export type MetricQueryType = z.infer<typeof MetricQueryTypeSchema>;
 
+/** The start span is depth 1; as in the reference, 0 and 1 both mean the start span alone. */
 const depth = z
   .number()
   .int({ error: 'expected a whole number' })
-  .positive({ error: 'expected a depth of at least 1' })
+  .nonnegative({ error: 'expected a depth of 0 or more' })
   .nullish();
 
 export const QueryTracesParamsSchema = z.object({

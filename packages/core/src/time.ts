@@ -47,13 +47,39 @@ export function parseIsoMicros(text: string): EpochMicros | undefined {
   return ms * 1000 + micros;
 }
 
-/** Converts epoch microseconds to `YYYY-MM-DDTHH:MM:SS.ffffffZ`. */
+/** 0001-01-01T00:00:00Z, the earliest instant `toIsoMicros` renders as itself. */
+const MIN_ISO_MICROS: EpochMicros = -62_135_596_800_000_000;
+/** 10000-01-01T00:00:00Z: the first instant past what `toIsoMicros` renders as itself. */
+const PAST_MAX_ISO_MICROS: EpochMicros = 253_402_300_800_000_000;
+const MIN_ISO = '0001-01-01T00:00:00.000000Z';
+const MAX_ISO = '9999-12-31T23:59:59.999999Z';
+
+/**
+ * Converts epoch microseconds to `YYYY-MM-DDTHH:MM:SS.ffffffZ`. Never throws:
+ * a time before year 1 or after year 9999 (what four-digit ISO years, and
+ * Python's `datetime` on the Llama Stack side, can hold) is clamped to
+ * `0001-01-01T00:00:00.000000Z` or `9999-12-31T23:59:59.999999Z`, and a
+ * value that is not a number at all (NaN) reads as the earliest. Stored data
+ * can hold such times (old files, other writers); one must not make a whole
+ * query fail.
+ */
 export function toIsoMicros(micros: EpochMicros): string {
-  const whole = Math.floor(micros / 1000);
-  const sub = Math.round(micros - whole * 1000);
-  const iso = new Date(whole).toISOString(); // ...ss.mmmZ
-  return `${iso.slice(0, -1)}${String(sub).padStart(3, '0')}Z`;
+  // Written so that NaN (every comparison false) takes the first branch.
+  if (!(micros >= MIN_ISO_MICROS)) return MIN_ISO;
+  if (micros >= PAST_MAX_ISO_MICROS) return MAX_ISO;
+  const exact = Math.round(micros);
+  const second = Math.floor(exact / 1_000_000);
+  // Times come in runs within one second (the spans of a trace, a page of
+  // results): formatting the date part once per second halves the cost.
+  if (second !== lastSecond) {
+    lastPrefix = new Date(second * 1000).toISOString().slice(0, 19); // YYYY-MM-DDTHH:MM:SS
+    lastSecond = second;
+  }
+  return `${lastPrefix}.${String(exact - second * 1_000_000).padStart(6, '0')}Z`;
 }
+
+let lastSecond = Number.NaN;
+let lastPrefix = '';
 
 /** Converts a `Date` to epoch microseconds. */
 export function dateToMicros(date: Date): EpochMicros {

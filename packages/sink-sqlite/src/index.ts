@@ -1,6 +1,11 @@
 export type { JsonlDatasetWriterOptions } from './jsonl-dataset-writer.ts';
 export { createJsonlDatasetWriter } from './jsonl-dataset-writer.ts';
 export {
+  MAX_REGEX_EXPANDED_SIZE,
+  MAX_REGEX_LENGTH,
+  MAX_REGEX_PROGRAM_SIZE,
+} from './label-matchers.ts';
+export {
   createMigrator,
   MIGRATION_LOCK_TABLE,
   MIGRATION_TABLE,
@@ -11,6 +16,7 @@ export type { SqliteSinkOptions } from './options.ts';
 export { SQLITE_SINK_DEFAULTS } from './options.ts';
 export { TRACE_ORDER_FIELDS } from './queries.ts';
 export type { RetentionResult } from './retention.ts';
+export { ROOT_MARKERS } from './roots.ts';
 export type {
   Database,
   MetricSeriesTable,
@@ -21,3 +27,4 @@ export type {
 } from './schema.ts';
 export type { SqliteSink } from './sqlite-sink.ts';
 export { createSqliteSink, SqliteSinkClosedError } from './sqlite-sink.ts';
+export { MAX_UNIX_SECONDS, QUERY_LIMITS } from './validation.ts';

@@ -3,11 +3,14 @@
  *
  * Unlike the reference: one series per distinct label set (and unit), buckets
  * of exactly the granularity asked for, aligned to the Unix epoch in UTC (no
- * local-time parsing anywhere), and real regular expressions for `=~`/`!~`.
+ * local-time parsing anywhere), and real regular expressions for `=~`/`!~`
+ * (label-matchers.ts).
  */
 import type { MetricDataPoint, MetricLabel, MetricSeries } from '@telemetry/core';
 import { type Compilable, type CompiledQuery, type Expression, type RawBuilder, sql } from 'kysely';
+import type { CompiledMatcher } from './label-matchers.ts';
 import type { QueryContext } from './query-context.ts';
+import { text } from './rows.ts';
 
 const UNIT_SECONDS = { s: 1, m: 60, h: 3_600, d: 86_400 } as const;
 
@@ -15,46 +18,6 @@ const UNIT_SECONDS = { s: 1, m: 60, h: 3_600, d: 86_400 } as const;
 export function granularitySeconds(granularity: string): number {
   const unit = granularity.slice(-1) as keyof typeof UNIT_SECONDS;
   return Number(granularity.slice(0, -1)) * UNIT_SECONDS[unit];
-}
-
-/** A label matcher ready to test: regular expressions compiled once, anchored as in Prometheus. */
-export interface CompiledMatcher {
-  readonly name: string;
-  test(value: string): boolean;
-}
-
-/**
- * Compiles matchers; returns the index and message of each bad regex. A label
- * a series lacks reads as the empty string (Prometheus semantics), so
- * `{name != "x"}` keeps series without that label.
- */
-export function compileMatchers(
-  matchers: readonly { name: string; value: string; operator: '=' | '!=' | '=~' | '!~' }[],
-): { compiled: CompiledMatcher[]; bad: { index: number; message: string }[] } {
-  const compiled: CompiledMatcher[] = [];
-  const bad: { index: number; message: string }[] = [];
-  matchers.forEach((m, index) => {
-    switch (m.operator) {
-      case '=':
-        compiled.push({ name: m.name, test: (v) => v === m.value });
-        return;
-      case '!=':
-        compiled.push({ name: m.name, test: (v) => v !== m.value });
-        return;
-      default: {
-        let re: RegExp;
-        try {
-          re = new RegExp(`^(?:${m.value})$`, 'u');
-        } catch (error) {
-          bad.push({ index, message: `invalid regular expression: ${(error as Error).message}` });
-          return;
-        }
-        const negate = m.operator === '!~';
-        compiled.push({ name: m.name, test: (v) => re.test(v) !== negate });
-      }
-    }
-  });
-  return { compiled, bad };
 }
 
 /** Above this many (series x bucket) range sums, one GROUP BY over the points is cheaper. */
@@ -101,13 +64,16 @@ export function queryMetrics(ctx: QueryContext, query: MetricQuery): MetricSerie
   );
   const series = new Map<number, SeriesInfo>();
   for (const row of candidates) {
-    const pairs = JSON.parse(row.labels) as [string, string][];
+    // A label set that is not the canonical pairs (a hostile or damaged row) names no series.
+    const pairs = parseLabels(row.labels);
+    if (!pairs) continue;
     const map = new Map(pairs);
     if (!query.matchers.every((m) => m.test(map.get(m.name) ?? ''))) continue;
+    const unit = text(row.unit);
     series.set(row.id, {
-      unit: row.unit,
+      unit,
       labels: pairs.map(([name, value]) => ({ name, value })),
-      key: `${row.labels}\u0000${row.unit}`,
+      key: `${row.labels}\u0000${unit}`,
     });
   }
   if (series.size === 0) return [];
@@ -161,8 +127,11 @@ export function queryMetrics(ctx: QueryContext, query: MetricQuery): MetricSerie
       rows = ctx.all(
         compilable<{ series_id: number; bucket: number; total: number | null }>(
           ctx,
-          sql`with recursive buckets(start) as (
-                select ${first} union all select start + ${size} from buckets where start + ${size} <= ${to}
+          // Counted, not compared with `to`: the walk ends after `buckets` rows even
+          // where adding `size` no longer changes a huge start time.
+          sql`with recursive buckets(i, start) as (
+                select 0, ${first} union all
+                select i + 1, ${first} + (i + 1) * ${size} from buckets where i + 1 < ${buckets}
               )
               select s.value as series_id, b.start / ${size} as bucket,
                 (${rangeSum(sql.ref('s.value'), sql`max(b.start, ${from})`, sql`min(b.start + ${size} - 1, ${to})`)}) as total
@@ -204,7 +173,8 @@ export function queryMetrics(ctx: QueryContext, query: MetricQuery): MetricSerie
     for (const r of rows) {
       push(r.series_id, {
         timestamp: Math.floor(r.timestamp / 1_000_000),
-        value: r.value,
+        // As SQLite's sum() reads it: a stored value that is not a number counts as 0.
+        value: typeof r.value === 'number' ? r.value : Number(r.value) || 0,
         unit: series.get(r.series_id)!.unit,
       });
     }
@@ -217,4 +187,27 @@ export function queryMetrics(ctx: QueryContext, query: MetricQuery): MetricSerie
   }
   out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return out.map(({ key: _key, ...s }) => s);
+}
+
+/** `[[name, value], ...]` with string names and values, or null when the text is anything else. */
+function parseLabels(json: unknown): [string, string][] | null {
+  if (typeof json !== 'string') return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(value)) return null;
+  for (const pair of value) {
+    if (
+      !Array.isArray(pair) ||
+      pair.length !== 2 ||
+      typeof pair[0] !== 'string' ||
+      typeof pair[1] !== 'string'
+    ) {
+      return null;
+    }
+  }
+  return value as [string, string][];
 }

@@ -105,9 +105,35 @@ const initial: Migration = {
   },
 };
 
+/**
+ * Files written before `__root_span__` and `__local_root_span__` marked a
+ * local root: a trace continued from a caller (its local root under a remote
+ * parent) was stored without a root and never listed. This picks its root as
+ * the writer now does (a span without a parent first, then the earliest
+ * marked one). Data only; the schema is unchanged.
+ */
+const localRootMarkers: Migration = {
+  async up(db: Kysely<any>) {
+    await sql`update traces set root_span_id = (
+        select s.span_id from spans as s
+        where s.trace_id = traces.trace_id
+          and (s.parent_span_id is null or exists (
+            select 1 from span_attributes as a
+            where a.span_rowid = s.id
+              and a.key in ('__root__', '__root_span__', '__local_root_span__')
+              and a.value_type = 3 and a.value = 1))
+        order by s.parent_span_id is not null, s.start_time, s.span_id limit 1)
+      where root_span_id is null`.execute(db);
+  },
+  async down() {
+    // Nothing to undo: the roots found are what the writer stores today.
+  },
+};
+
 /** Every migration of this package, by name (names sort in the order they run). */
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '2025_11_29_0001_initial': initial,
+  '2026_12_01_0002_local_root_markers': localRootMarkers,
 });
 
 /** A provider that hands Kysely's Migrator the in-code record above. */

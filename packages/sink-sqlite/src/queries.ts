@@ -9,11 +9,11 @@ import {
   type SpanWithStatus,
   TelemetryNotFoundError,
   type Trace,
-  toIsoMicros,
 } from '@telemetry/core';
 import { type Expression, type SqlBool, sql } from 'kysely';
 import { encodeAttributeValue, ValueType } from './attribute-values.ts';
 import type { QueryContext } from './query-context.ts';
+import { isoTime, parseAttributes, setField, text } from './rows.ts';
 
 /** Trace columns `order_by` may name (prefix `-` for descending). */
 export const TRACE_ORDER_FIELDS = [
@@ -75,14 +75,18 @@ function conditionSql(alias: AttrAlias, c: QueryCondition): Expression<SqlBool> 
   }
 }
 
-/** The spans' other filters, checked on the span that `a0` belongs to, by primary key. */
-function otherFiltersOnSameSpan(ctx: QueryContext, rest: readonly QueryCondition[]) {
+/** The other filters, checked on the span that `alias` belongs to, by primary key. */
+function otherFiltersOnSameSpan(
+  ctx: QueryContext,
+  alias: AttrAlias,
+  rest: readonly QueryCondition[],
+) {
   return rest.map(
     (f) =>
       sql<SqlBool>`exists ${ctx.db
         .selectFrom('span_attributes as x')
         .select(sql.lit(1).as('one'))
-        .where(sql<SqlBool>`${sql.ref('x.span_rowid')} = ${sql.ref('a0.span_rowid')}`)
+        .where(sql<SqlBool>`${sql.ref('x.span_rowid')} = ${sql.ref(`${alias}.span_rowid`)}`)
         .where(conditionSql('x', f))}`,
   );
 }
@@ -107,40 +111,53 @@ function countUpTo(ctx: QueryContext, f: QueryCondition): number {
  * entries):
  * - a selective filter drives: its index lookup yields the few candidate
  *   spans, the other filters are checked on each, and `t.trace_id IN (...)`;
- * - when every filter is dense, traces are walked in the requested order and
- *   each is checked through its spans, so a page of results stops early
- *   instead of collecting most of the store first.
+ * - when every filter is dense, each trace is checked through its own spans
+ *   (the trace's index range, then one primary-key lookup per span and
+ *   filter), so traces walked in the requested order stop at the page: the
+ *   work follows limit + offset, not the number of matching traces. (Driving
+ *   this check from the attribute index instead costs a scan of the matches
+ *   per trace: quadratic over a page deep into the store.)
  */
-function traceMatches(ctx: QueryContext, filters: readonly QueryCondition[]): Expression<SqlBool> {
+export function traceMatches(
+  ctx: QueryContext,
+  filters: readonly QueryCondition[],
+): Expression<SqlBool> {
   const counted = filters.map((f) => ({ f, n: countUpTo(ctx, f) })).sort((a, b) => a.n - b.n);
   const [first, ...rest] = counted.map((c) => c.f) as [QueryCondition, ...QueryCondition[]];
   if (counted[0]!.n === 0) return sql<SqlBool>`0`;
-  let spans = ctx.db
-    .selectFrom('span_attributes as a0')
-    .innerJoin('spans as s', 's.id', 'a0.span_rowid')
-    .where(conditionSql('a0', first));
-  for (const e of otherFiltersOnSameSpan(ctx, rest)) spans = spans.where(e);
   if (counted[0]!.n < DENSE_MATCHES) {
+    let spans = ctx.db
+      .selectFrom('span_attributes as a0')
+      .innerJoin('spans as s', 's.id', 'a0.span_rowid')
+      .where(conditionSql('a0', first));
+    for (const e of otherFiltersOnSameSpan(ctx, 'a0', rest)) spans = spans.where(e);
     return sql<SqlBool>`${sql.ref('t.trace_id')} in ${spans.select('s.trace_id')}`;
   }
-  return sql<SqlBool>`exists ${spans
+  // CROSS JOIN fixes the loop order in SQLite: the trace's spans outside.
+  let spans = ctx.db
+    .selectFrom('spans as s')
+    .crossJoin('span_attributes as a0')
     .select(sql.lit(1).as('one'))
-    .where(sql<SqlBool>`${sql.ref('s.trace_id')} = ${sql.ref('t.trace_id')}`)}`;
+    .where(sql<SqlBool>`${sql.ref('s.trace_id')} = ${sql.ref('t.trace_id')}`)
+    .whereRef('a0.span_rowid', '=', 's.id')
+    .where(conditionSql('a0', first));
+  for (const e of otherFiltersOnSameSpan(ctx, 'a0', rest)) spans = spans.where(e);
+  return sql<SqlBool>`exists ${spans}`;
 }
 
 interface TraceRow {
-  trace_id: string;
-  root_span_id: string;
-  start_time: number;
-  end_time: number;
+  trace_id: unknown;
+  root_span_id: unknown;
+  start_time: unknown;
+  end_time: unknown;
 }
 
 function toTrace(row: TraceRow): Trace {
   return {
-    trace_id: row.trace_id,
-    root_span_id: row.root_span_id,
-    start_time: toIsoMicros(row.start_time),
-    end_time: toIsoMicros(row.end_time),
+    trace_id: text(row.trace_id),
+    root_span_id: text(row.root_span_id),
+    start_time: isoTime(row.start_time),
+    end_time: isoTime(row.end_time),
   };
 }
 
@@ -180,26 +197,16 @@ export function getTrace(ctx: QueryContext, traceId: string): Trace {
   return toTrace(row as TraceRow);
 }
 
+/** A `spans` row as read; any column may hold anything in a hostile file (see rows.ts). */
 interface SpanRow {
-  span_id: string;
-  trace_id: string;
-  parent_span_id: string | null;
-  name: string;
-  start_time: number;
-  end_time: number;
-  attributes: string;
-  status: string;
-}
-
-function parseAttributes(json: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(json);
-    return value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : {};
-  } catch {
-    return {};
-  }
+  span_id: unknown;
+  trace_id: unknown;
+  parent_span_id: unknown;
+  name: unknown;
+  start_time: unknown;
+  end_time: unknown;
+  attributes: unknown;
+  status: unknown;
 }
 
 /** Every attribute asked for, `null` where the span lacks it; all of them when none are asked for. */
@@ -209,18 +216,21 @@ function project(
 ): Record<string, unknown> {
   if (!keys || keys.length === 0) return attributes;
   const out: Record<string, unknown> = {};
-  for (const key of keys) out[key] = Object.hasOwn(attributes, key) ? attributes[key] : null;
+  for (const key of keys)
+    setField(out, key, Object.hasOwn(attributes, key) ? attributes[key] : null);
   return out;
 }
 
+/** A span result; `parent_span_id` is left out for a span without a parent, not null. */
 function toSpan(row: SpanRow, attributes: Record<string, unknown>): Span {
+  const parent = row.parent_span_id;
   return {
-    span_id: row.span_id,
-    trace_id: row.trace_id,
-    parent_span_id: row.parent_span_id,
-    name: row.name,
-    start_time: toIsoMicros(row.start_time),
-    end_time: toIsoMicros(row.end_time),
+    span_id: text(row.span_id),
+    trace_id: text(row.trace_id),
+    ...(parent === null || parent === undefined ? {} : { parent_span_id: text(parent) }),
+    name: text(row.name),
+    start_time: isoTime(row.start_time),
+    end_time: isoTime(row.end_time),
     attributes,
   };
 }
@@ -262,9 +272,20 @@ export function getSpan(ctx: QueryContext, traceId: string, spanId: string): Spa
   return toSpan(row, parseAttributes(row.attributes));
 }
 
+/*
+ * Why the tree walks below end, whatever the parent links say: span ids are
+ * unique (a unique index the writer depends on), so every span has at most one
+ * parent, and the walk from a start span reaches a span twice only through a
+ * cycle of parent links that leads back to the start span itself. So the walk
+ * never steps onto its own start span again (`s.id <> root`): each span is
+ * visited at most once, a span that is its own parent is a tree of one, and
+ * the rest of the answer is what it would be without the cycle.
+ */
+
 /**
  * A span and its descendants in the same trace, down to `maxDepth` levels
- * (the span itself is depth 1), ordered by depth then start time.
+ * (the span itself is depth 1; 0 and 1 both give the span alone), ordered by
+ * depth then start time.
  */
 export function getSpanTree(
   ctx: QueryContext,
@@ -274,11 +295,11 @@ export function getSpanTree(
 ): Record<string, SpanWithStatus> {
   const q = ctx.db
     .withRecursive(
-      'tree(id, span_id, trace_id, parent_span_id, name, start_time, end_time, attributes, status, depth)',
+      'tree(id, span_id, trace_id, parent_span_id, name, start_time, end_time, attributes, status, depth, root)',
       (db) =>
         db
           .selectFrom('spans')
-          .select(['id', ...SPAN_COLUMNS, sql<number>`1`.as('depth')])
+          .select(['id', ...SPAN_COLUMNS, sql<number>`1`.as('depth'), 'id as root'])
           .where('span_id', '=', spanId)
           .unionAll((db) => {
             let child = db
@@ -288,7 +309,8 @@ export function getSpanTree(
                   .onRef('s.trace_id', '=', 'p.trace_id')
                   .onRef('s.parent_span_id', '=', 'p.span_id'),
               )
-              .select([...S_SPAN_COLUMNS, sql<number>`p.depth + 1`.as('depth')]);
+              .select([...S_SPAN_COLUMNS, sql<number>`p.depth + 1`.as('depth'), 'p.root'])
+              .whereRef('s.id', '<>', 'p.root');
             if (maxDepth !== null) child = child.where('p.depth', '<', maxDepth);
             return child;
           }),
@@ -302,10 +324,10 @@ export function getSpanTree(
   if (rows.length === 0) throw new TelemetryNotFoundError('Span', spanId);
   const out: Record<string, SpanWithStatus> = {};
   for (const row of rows) {
-    out[row.span_id] = {
+    setField(out, text(row.span_id), {
       ...toSpan(row, project(parseAttributes(row.attributes), attributesToReturn)),
       status: row.status === 'error' ? 'error' : 'ok',
-    };
+    });
   }
   return out;
 }
@@ -318,64 +340,176 @@ export interface SpanQuery {
   readonly offset: number;
 }
 
+/** Most traces read per step of a span walk. */
+const MAX_TRACES_PER_STEP = 1_024;
+
 /**
- * Spans of the traces that match the filters, walked from each trace's local
- * root down to `maxDepth`, that carry every attribute asked for (non-null),
- * each with its own trace id. Traces in start order, spans by depth then start.
+ * The spans `querySpans` answers, read a step at a time: the spans of the
+ * traces that match the filters, walked from each trace's local root down to
+ * `maxDepth`, that carry every attribute asked for (non-null), each with its
+ * own trace id. Traces in start order (then id), spans by depth, then start,
+ * then id.
+ *
+ * Each step reads the next few matching traces (a keyset cursor over the
+ * trace start index) and their trees, so the work and memory follow what is
+ * read, never the number of matching traces: a page of 50 spans reads a few
+ * traces, and an export reads the store a page at a time. Between steps the
+ * cursor is plain values, so other queries and writes may run; a trace written
+ * meanwhile is read if it sorts after the cursor.
  */
-export function querySpans(ctx: QueryContext, query: SpanQuery): Span[] {
-  const { maxDepth } = query;
-  let q = ctx.db
-    .withRecursive(
-      'tree(id, span_id, trace_id, parent_span_id, name, start_time, end_time, attributes, status, depth, trace_start)',
-      (db) => {
-        let roots = db
-          .selectFrom('traces as t')
-          .innerJoin('spans as s', (join) =>
-            join.onRef('s.span_id', '=', 't.root_span_id').onRef('s.trace_id', '=', 't.trace_id'),
-          )
-          .select([...S_SPAN_COLUMNS, sql<number>`1`.as('depth'), 't.start_time as trace_start'])
-          .where('t.root_span_id', 'is not', null);
-        if (query.filters.length > 0) {
-          roots = roots.where(traceMatches(ctx, query.filters));
-        }
-        return roots.unionAll((db) => {
-          let child = db
-            .selectFrom('tree as p')
-            .innerJoin('spans as s', (join) =>
-              join
-                .onRef('s.trace_id', '=', 'p.trace_id')
-                .onRef('s.parent_span_id', '=', 'p.span_id'),
-            )
-            .select([...S_SPAN_COLUMNS, sql<number>`p.depth + 1`.as('depth'), 'p.trace_start']);
-          if (maxDepth !== null) child = child.where('p.depth', '<', maxDepth);
-          return child;
-        });
-      },
-    )
-    .selectFrom('tree')
-    .select(SPAN_COLUMNS);
-  for (const key of query.attributesToReturn ?? []) {
-    q = q.where(({ exists, selectFrom }) =>
-      exists(
-        selectFrom('span_attributes as x')
-          .select(sql.lit(1).as('one'))
-          .whereRef('x.span_rowid', '=', 'tree.id')
-          .where('x.key', '=', key)
-          .where('x.value_type', '<>', ValueType.null),
-      ),
-    );
+export class SpanWalk {
+  readonly #ctx: QueryContext;
+  readonly #query: SpanQuery;
+  readonly #matches: Expression<SqlBool> | null;
+  /** Distinct keys a span must carry (non-null), as one JSON parameter. */
+  readonly #required: { json: string; count: number } | null;
+  #cursor: { start: unknown; traceId: unknown } | null = null;
+  #exhausted = false;
+  /** Rows of the current step, converted to spans only when returned (skipped ones never are). */
+  #buffer: SpanRow[] = [];
+  #position = 0;
+  #skip: number;
+  #tracesRead = 0;
+  #spansRead = 0;
+
+  constructor(ctx: QueryContext, query: SpanQuery) {
+    this.#ctx = ctx;
+    this.#query = query;
+    this.#matches = query.filters.length > 0 ? traceMatches(ctx, query.filters) : null;
+    const keys = [...new Set(query.attributesToReturn ?? [])];
+    this.#required = keys.length > 0 ? { json: JSON.stringify(keys), count: keys.length } : null;
+    this.#skip = query.offset;
   }
-  q = q
-    .orderBy('trace_start')
-    .orderBy('trace_id')
-    .orderBy('depth')
-    .orderBy('start_time')
-    .orderBy('span_id');
-  if (query.limit !== null) q = q.limit(query.limit).offset(query.offset);
-  else if (query.offset > 0) q = q.limit(-1).offset(query.offset);
-  const rows = ctx.all(q) as SpanRow[];
-  return rows.map((row) =>
-    toSpan(row, project(parseAttributes(row.attributes), query.attributesToReturn)),
-  );
+
+  /**
+   * Up to `max` more spans, in order; fewer (or none) only when the walk is
+   * over. With `last`, the caller will not ask again, so a step reads no more
+   * rows than this call needs.
+   */
+  next(max: number, last = false): Span[] {
+    const out: Span[] = [];
+    while (out.length < max) {
+      const available = this.#buffer.length - this.#position;
+      if (available > 0) {
+        if (this.#skip > 0) {
+          const skipped = Math.min(this.#skip, available);
+          this.#skip -= skipped;
+          this.#position += skipped;
+          continue;
+        }
+        const take = Math.min(max - out.length, available);
+        const keys = this.#query.attributesToReturn;
+        for (let i = 0; i < take; i++) {
+          const row = this.#buffer[this.#position + i]!;
+          out.push(toSpan(row, project(parseAttributes(row.attributes), keys)));
+        }
+        this.#position += take;
+        continue;
+      }
+      if (this.#exhausted) break;
+      this.#step(this.#skip + (max - out.length), last);
+    }
+    return out;
+  }
+
+  /** Reads the next traces' spans into the buffer, about `want` of them. */
+  #step(want: number, last: boolean): void {
+    // Size the step by the spans per trace seen so far (one at first), so that
+    // a page reads about the traces it needs; grow at most 8x per step.
+    const perTrace = this.#tracesRead > 0 ? Math.max(1, this.#spansRead / this.#tracesRead) : 1;
+    const cap = this.#tracesRead > 0 ? Math.max(8, this.#tracesRead * 8) : 8;
+    const count = Math.max(1, Math.min(Math.ceil(want / perTrace), cap, MAX_TRACES_PER_STEP));
+    const traces = this.#nextTraces(count);
+    if (traces.length < count) this.#exhausted = true;
+    this.#buffer = [];
+    this.#position = 0;
+    if (traces.length === 0) return;
+    const last_ = traces[traces.length - 1]!;
+    this.#cursor = { start: last_.start_time, traceId: last_.trace_id };
+    this.#buffer = this.#trees(
+      traces.map((t) => t.root),
+      last && Number.isFinite(want) ? want : null,
+    );
+    this.#tracesRead += traces.length;
+    this.#spansRead += this.#buffer.length;
+  }
+
+  /** The next `count` matching traces after the cursor, with their root span's rowid. */
+  #nextTraces(count: number): { trace_id: unknown; start_time: unknown; root: bigint }[] {
+    let q = this.#ctx.db
+      .selectFrom('traces as t')
+      .innerJoin('spans as s', (join) =>
+        join.onRef('s.span_id', '=', 't.root_span_id').onRef('s.trace_id', '=', 't.trace_id'),
+      )
+      .select(['t.trace_id', 't.start_time', 's.id as root'])
+      .where('t.root_span_id', 'is not', null);
+    if (this.#matches) q = q.where(this.#matches);
+    if (this.#cursor) {
+      const { start, traceId } = this.#cursor;
+      q = q.where(
+        sql<SqlBool>`(${sql.ref('t.start_time')}, ${sql.ref('t.trace_id')}) > (${start}, ${traceId})`,
+      );
+    }
+    q = q.orderBy('t.start_time').orderBy('t.trace_id').limit(count);
+    // Exact integers: the cursor binds these values back, and a rounded time
+    // could make the walk repeat or skip traces.
+    return this.#ctx.allExact(q) as unknown as {
+      trace_id: unknown;
+      start_time: unknown;
+      root: bigint;
+    }[];
+  }
+
+  /** The trees under the given roots, in root order, then depth, start, id. */
+  #trees(roots: readonly bigint[], limit: number | null): SpanRow[] {
+    const { maxDepth } = this.#query;
+    // Row ids as exact decimal text: JSON.stringify cannot write a bigint.
+    const rootsJson = `[${roots.map(String).join(',')}]`;
+    let q = this.#ctx.db
+      .withRecursive(
+        'tree(id, span_id, trace_id, parent_span_id, name, start_time, end_time, attributes, status, depth, ord, root)',
+        (db) =>
+          db
+            .selectFrom(sql<{ key: number; value: number }>`json_each(${rootsJson})`.as('r'))
+            .innerJoin('spans as s', 's.id', 'r.value')
+            .select([...S_SPAN_COLUMNS, sql<number>`1`.as('depth'), 'r.key as ord', 's.id as root'])
+            .unionAll((db) => {
+              let child = db
+                .selectFrom('tree as p')
+                .innerJoin('spans as s', (join) =>
+                  join
+                    .onRef('s.trace_id', '=', 'p.trace_id')
+                    .onRef('s.parent_span_id', '=', 'p.span_id'),
+                )
+                .select([
+                  ...S_SPAN_COLUMNS,
+                  sql<number>`p.depth + 1`.as('depth'),
+                  'p.ord',
+                  'p.root',
+                ])
+                .whereRef('s.id', '<>', 'p.root');
+              if (maxDepth !== null) child = child.where('p.depth', '<', maxDepth);
+              return child;
+            }),
+      )
+      .selectFrom('tree')
+      .select(SPAN_COLUMNS);
+    if (this.#required) {
+      const { json, count } = this.#required;
+      q = q.where(
+        sql<SqlBool>`(select count(*) from span_attributes as x
+          where x.span_rowid = ${sql.ref('tree.id')}
+            and x.key in (select value from json_each(${json}))
+            and x.value_type <> ${ValueType.null}) = ${count}`,
+      );
+    }
+    q = q.orderBy('ord').orderBy('depth').orderBy('start_time').orderBy('span_id');
+    if (limit !== null) q = q.limit(limit);
+    return this.#ctx.all(q) as SpanRow[];
+  }
+}
+
+/** The spans of `SpanWalk`, paged by `limit` (none: all of them) and `offset`. */
+export function querySpans(ctx: QueryContext, query: SpanQuery): Span[] {
+  return new SpanWalk(ctx, query).next(query.limit ?? Number.POSITIVE_INFINITY, true);
 }

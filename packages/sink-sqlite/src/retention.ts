@@ -6,6 +6,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type BetterSqlite3 from 'better-sqlite3';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { isLocalRootSql } from './roots.ts';
 import type { Database } from './schema.ts';
 
 /** Spans per deleting transaction: a few milliseconds of the event loop each. */
@@ -57,7 +58,7 @@ export class Retention {
             start_time = (select min(s.start_time) from spans s where s.trace_id = traces.trace_id),
             end_time = (select max(s.end_time) from spans s where s.trace_id = traces.trace_id),
             root_span_id = (select s.span_id from spans s where s.trace_id = traces.trace_id
-              and (s.parent_span_id is null or json_type(s.attributes, '$."__root__"') = 'true')
+              and ${isLocalRootSql('s')}
               order by s.parent_span_id is not null, s.start_time, s.span_id limit 1)
           where trace_id in (select trace_id from temp.doomed_spans)`,
     ].map(prep);

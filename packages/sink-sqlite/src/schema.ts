@@ -13,7 +13,7 @@ import type { Generated } from 'kysely';
 export interface TracesTable {
   trace_id: string;
   service_name: string | null;
-  /** The local root span (attribute `__root__`, or no parent); null until it has ended. */
+  /** The local root span (see roots.ts: a root marker attribute, or no parent); null until it has ended. */
   root_span_id: string | null;
   /** Min over the trace's stored spans. */
   start_time: number;

@@ -7,9 +7,8 @@ import type { CompletedSpan } from '@telemetry/core';
 import type BetterSqlite3 from 'better-sqlite3';
 import { type CompiledQuery, type Kysely, sql } from 'kysely';
 import { encodeAttributeValue, ValueType } from './attribute-values.ts';
+import { isLocalRoot } from './roots.ts';
 import type { Database } from './schema.ts';
-
-const ROOT_MARKER = '__root__';
 
 /** What one chunk did. */
 export interface ChunkResult {
@@ -262,7 +261,7 @@ export class SpanWriter {
         span,
         attributesJson: JSON.stringify(attributes),
         expiresAt: Math.round(span.end_time + ttl * 1_000_000),
-        isRoot: attributes[ROOT_MARKER] === true || !span.parent_span_id,
+        isRoot: isLocalRoot(attributes, span.parent_span_id),
         events,
       };
     } catch {

@@ -33,15 +33,25 @@ import {
 import Sqlite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { Checkpointer } from './checkpointer.ts';
-import { compileMatchers, queryMetrics } from './metrics.ts';
+import { compileMatchers } from './label-matchers.ts';
+import { granularitySeconds, queryMetrics } from './metrics.ts';
 import { createMigrator } from './migrations.ts';
 import { type ResolvedOptions, resolveOptions, type SqliteSinkOptions } from './options.ts';
 import * as queries from './queries.ts';
 import { createQueryContext, type QueryContext } from './query-context.ts';
 import { Retention, type RetentionResult } from './retention.ts';
+import { setField } from './rows.ts';
 import type { Database } from './schema.ts';
 import { SpanWriter } from './span-writer.ts';
-import { parseArgument, parseParams } from './validation.ts';
+import {
+  checkListSizes,
+  MAX_UNIX_SECONDS,
+  paramIssues,
+  parseArgument,
+  parseParams,
+  preview,
+  QUERY_LIMITS,
+} from './validation.ts';
 
 /**
  * A telemetry sink that stores completed spans, their logs and their metrics
@@ -370,7 +380,12 @@ class SqliteSinkImpl implements SqliteSink {
   // TraceStore
 
   async queryTraces(params?: QueryTracesParams): Promise<Trace[]> {
-    const p = parseParams(QueryTracesParamsSchema, params, 'queryTraces parameters', (d) => [
+    const what = 'queryTraces parameters';
+    checkListSizes(params, what, [
+      ['attribute_filters', QUERY_LIMITS.attributeFilters],
+      ['order_by', QUERY_LIMITS.orderBy],
+    ]);
+    const p = parseParams(QueryTracesParamsSchema, params, what, (d) => [
       ...filterIssues(d.attribute_filters ?? []),
       ...orderIssues(d.order_by ?? []),
     ]);
@@ -407,7 +422,9 @@ class SqliteSinkImpl implements SqliteSink {
     params?: GetSpanTreeParams,
   ): Promise<Record<string, SpanWithStatus>> {
     const id = parseArgument(SpanIdSchema, spanId, 'getSpanTree argument', 'span_id');
-    const p = parseParams(GetSpanTreeParamsSchema, params, 'getSpanTree parameters');
+    const what = 'getSpanTree parameters';
+    checkListSizes(params, what, [['attributes_to_return', QUERY_LIMITS.attributeKeys]]);
+    const p = parseParams(GetSpanTreeParamsSchema, params, what);
     return queries.getSpanTree(
       await this.#usable(),
       id,
@@ -417,7 +434,12 @@ class SqliteSinkImpl implements SqliteSink {
   }
 
   async querySpans(params: QuerySpansParams): Promise<Span[]> {
-    const p = parseParams(QuerySpansParamsSchema, params, 'querySpans parameters', (d) =>
+    const what = 'querySpans parameters';
+    checkListSizes(params, what, [
+      ['attribute_filters', QUERY_LIMITS.attributeFilters],
+      ['attributes_to_return', QUERY_LIMITS.attributeKeys],
+    ]);
+    const p = parseParams(QuerySpansParamsSchema, params, what, (d) =>
       filterIssues(d.attribute_filters),
     );
     return queries.querySpans(await this.#usable(), {
@@ -433,11 +455,13 @@ class SqliteSinkImpl implements SqliteSink {
     params: SaveSpansToDatasetParams,
     writer?: DatasetWriter,
   ): Promise<void> {
-    const p = parseParams(
-      SaveSpansToDatasetParamsSchema,
-      params,
-      'saveSpansToDataset parameters',
-      (d) => filterIssues(d.attribute_filters),
+    const what = 'saveSpansToDataset parameters';
+    checkListSizes(params, what, [
+      ['attribute_filters', QUERY_LIMITS.attributeFilters],
+      ['attributes_to_save', QUERY_LIMITS.attributeKeys],
+    ]);
+    const p = parseParams(SaveSpansToDatasetParamsSchema, params, what, (d) =>
+      filterIssues(d.attribute_filters),
     );
     const target = writer ?? this.#options.datasetWriter;
     if (!target) {
@@ -446,62 +470,91 @@ class SqliteSinkImpl implements SqliteSink {
           "createSqliteSink({ datasetWriter: createJsonlDatasetWriter({ directory: './datasets' }) }).",
       );
     }
-    const spans = queries.querySpans(await this.#usable(), {
+    const keys = [...new Set(p.attributes_to_save)];
+    const walk = new queries.SpanWalk(await this.#usable(), {
       filters: p.attribute_filters,
-      attributesToReturn: p.attributes_to_save,
+      attributesToReturn: keys,
       maxDepth: p.max_depth ?? null,
       limit: null,
       offset: 0,
     });
-    const rows = spans.map((span) => {
-      const row: Record<string, unknown> = {
-        trace_id: span.trace_id,
-        span_id: span.span_id,
-        parent_span_id: span.parent_span_id ?? null,
-        name: span.name,
-        start_time: span.start_time,
-        end_time: span.end_time,
-      };
-      for (const key of p.attributes_to_save) row[key] = span.attributes?.[key] ?? null;
-      return row;
-    });
-    await target.appendRows(p.dataset_id, rows);
+    // A page at a time: memory follows the page, not the dataset, and the
+    // event loop runs while the writer appends.
+    for (let first = true; ; first = false) {
+      if (this.#closed) throw new SqliteSinkClosedError(this.name);
+      const spans = walk.next(DATASET_PAGE_ROWS);
+      // The first page goes to the writer even when empty: it validates the dataset id.
+      if (spans.length === 0 && !first) break;
+      const rows = spans.map((span) => {
+        const row: Record<string, unknown> = {
+          trace_id: span.trace_id,
+          span_id: span.span_id,
+          parent_span_id: span.parent_span_id ?? null,
+          name: span.name,
+          start_time: span.start_time,
+          end_time: span.end_time,
+        };
+        for (const key of keys) setField(row, key, span.attributes?.[key] ?? null);
+        return row;
+      });
+      await target.appendRows(p.dataset_id, rows);
+      if (spans.length < DATASET_PAGE_ROWS) break;
+    }
   }
 
   async queryMetrics(metricName: string, params: QueryMetricsParams): Promise<MetricSeries[]> {
-    let compiled: ReturnType<typeof compileMatchers>['compiled'] = [];
-    const nowSeconds = Math.floor(Date.now() / 1000);
-    const p = parseParams(QueryMetricsParamsSchema, params, 'queryMetrics parameters', (d) => {
-      const issues: ValidationIssue[] = [];
-      if (typeof metricName !== 'string' || metricName === '') {
-        issues.push({ path: 'metric_name', message: 'expected a non-empty metric name' });
-      }
-      if (d.end_time != null && d.start_time > d.end_time) {
+    const what = 'queryMetrics parameters';
+    // The name is checked with the parameters, so one error lists every problem.
+    const nameIssues: ValidationIssue[] =
+      typeof metricName === 'string' && metricName !== ''
+        ? []
+        : [{ path: 'metric_name', message: 'expected a non-empty metric name' }];
+    checkListSizes(params, what, [['label_matchers', QUERY_LIMITS.labelMatchers]]);
+    const parsed = QueryMetricsParamsSchema.safeParse(params ?? {});
+    if (!parsed.success) {
+      throw new TelemetryValidationError(what, [...nameIssues, ...paramIssues(parsed.error)]);
+    }
+    const p = parsed.data;
+    const issues = [...nameIssues];
+    for (const field of ['start_time', 'end_time'] as const) {
+      const value = p[field];
+      if (value != null && value > MAX_UNIX_SECONDS) {
         issues.push({
-          path: 'start_time',
-          message: `expected at most end_time (${d.end_time}), got ${d.start_time}`,
+          path: field,
+          message: `expected unix seconds up to ${MAX_UNIX_SECONDS} (9999-12-31T23:59:59Z), got ${value}`,
         });
       }
-      const result = compileMatchers(d.label_matchers ?? []);
-      compiled = result.compiled;
-      for (const bad of result.bad) {
-        issues.push({
-          path: formatPath(['label_matchers', bad.index, 'value']),
-          message: bad.message,
-        });
-      }
-      return issues;
-    });
+    }
+    if (p.end_time != null && p.start_time > p.end_time) {
+      issues.push({
+        path: 'start_time',
+        message: `expected at most end_time (${p.end_time}), got ${p.start_time}`,
+      });
+    }
+    if (p.granularity && granularitySeconds(p.granularity) > MAX_UNIX_SECONDS) {
+      issues.push({
+        path: 'granularity',
+        message: `expected at most ${MAX_UNIX_SECONDS} seconds, got ${preview(p.granularity)}`,
+      });
+    }
+    const { compiled, bad } = compileMatchers(p.label_matchers ?? []);
+    for (const b of bad) {
+      issues.push({ path: formatPath(['label_matchers', b.index, 'value']), message: b.message });
+    }
+    if (issues.length > 0) throw new TelemetryValidationError(what, issues);
     return queryMetrics(await this.#usable(), {
       metric: metricName,
       queryType: p.query_type,
       startTime: p.start_time,
-      endTime: p.end_time ?? nowSeconds,
+      endTime: p.end_time ?? Math.floor(Date.now() / 1000),
       granularity: p.granularity ?? null,
       matchers: compiled,
     });
   }
 }
+
+/** Rows per `appendRows` call of `saveSpansToDataset`. */
+const DATASET_PAGE_ROWS = 1_000;
 
 function safeEventCount(span: CompletedSpan): number {
   try {
@@ -511,14 +564,17 @@ function safeEventCount(span: CompletedSpan): number {
   }
 }
 
-/** Comparisons need an ordered value: `gt`/`lt` against null mean nothing. */
+/**
+ * Comparisons need an ordered value: `gt`/`lt` against null or an array mean
+ * nothing (arrays compare only for equality, with array attributes).
+ */
 function filterIssues(filters: readonly { op: string; value: unknown }[]): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   filters.forEach((f, i) => {
-    if ((f.op === 'gt' || f.op === 'lt') && f.value === null) {
+    if ((f.op === 'gt' || f.op === 'lt') && (f.value === null || Array.isArray(f.value))) {
       issues.push({
         path: formatPath(['attribute_filters', i, 'value']),
-        message: `'${f.op}' needs a string, number or boolean to compare with, got null`,
+        message: `'${f.op}' needs a string, number or boolean to compare with, got ${f.value === null ? 'null' : 'an array'}`,
       });
     }
   });
@@ -528,7 +584,7 @@ function filterIssues(filters: readonly { op: string; value: unknown }[]): Valid
 function orderIssues(orderBy: readonly string[]): ValidationIssue[] {
   return queries.parseTraceOrder(orderBy).bad.map((i) => ({
     path: formatPath(['order_by', i]),
-    message: `expected one of ${queries.TRACE_ORDER_FIELDS.join(', ')} (prefix '-' for descending), got ${JSON.stringify(orderBy[i])}`,
+    message: `expected one of ${queries.TRACE_ORDER_FIELDS.join(', ')} (prefix '-' for descending), got ${preview(orderBy[i])}`,
   }));
 }
 

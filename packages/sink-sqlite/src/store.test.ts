@@ -59,8 +59,9 @@ describe('opening', () => {
     const second = openSink({ path });
     await second.whenReady();
     const db = inspect(path);
-    expect(db.prepare(`select name from ${MIGRATION_TABLE}`).pluck().all()).toEqual([
+    expect(db.prepare(`select name from ${MIGRATION_TABLE} order by name`).pluck().all()).toEqual([
       '2025_11_29_0001_initial',
+      '2026_12_01_0002_local_root_markers',
     ]);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(
@@ -78,9 +79,9 @@ describe('opening', () => {
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: new Sqlite(path) }) });
     const { error, results } = await createMigrator(db).migrateToLatest();
     expect(error).toBeUndefined();
-    expect(results?.map((r) => [r.migrationName, r.status])).toEqual([
-      [Object.keys(migrations)[0], 'Success'],
-    ]);
+    expect(results?.map((r) => [r.migrationName, r.status])).toEqual(
+      Object.keys(migrations).map((name) => [name, 'Success']),
+    );
     await db.destroy();
     const sink = openSink({ path });
     await sink.writeSpans([span({ trace_id: tid(1), span_id: sid(1), attributes: { k: 'v' } })]);
