@@ -276,7 +276,7 @@ describe('errors through the client', () => {
   it('a value type the store cannot compare is a 400, not a crash', async () => {
     const error = await client.telemetry
       .querySpans({
-        attribute_filters: [{ key: 'model_id', op: 'eq', value: ['a', 'b'] }],
+        attribute_filters: [{ key: 'model_id', op: 'eq', value: { nested: ['a', 'b'] } }],
         attributes_to_return: [],
       })
       .catch((e: unknown) => e);
