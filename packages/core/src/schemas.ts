@@ -6,8 +6,16 @@
  * JSON written by a Llama Stack client parses as it is.
  */
 import { z } from 'zod';
+import { setOwn } from './attributes.ts';
 import { SPAN_ID_RE, TRACE_ID_RE } from './ids.ts';
-import { dateToMicros, type EpochMicros, parseIsoMicros } from './time.ts';
+import {
+  dateToMicros,
+  type EpochMicros,
+  isEpochMicrosInRange,
+  MAX_EPOCH_MICROS,
+  MIN_EPOCH_MICROS,
+  parseIsoMicros,
+} from './time.ts';
 
 const ZERO = /^0+$/;
 
@@ -26,25 +34,24 @@ export const SpanIdSchema = z
   });
 
 /**
- * A point in time. Accepts an ISO-8601 string (up to nanosecond digits; no
- * offset means UTC), a `Date`, or epoch microseconds as a number; yields epoch
- * microseconds, so a 40 µs span stays 40 µs in every sink.
+ * A point in time from year 0001 to 9999 (Python's `datetime` range, which
+ * Llama Stack writes). Accepts an ISO-8601 string (up to nanosecond digits;
+ * no offset means UTC; offsets up to ±23:59), a `Date`, or epoch microseconds
+ * as a number; yields epoch microseconds, so a 40 µs span stays 40 µs in every
+ * sink. Anything else (an impossible date, `1e300`, `NaN`, year 10000) is
+ * rejected here, so that no stored time can break a query later.
  */
 export const TimestampSchema = z
   .union([z.string(), z.date(), z.number()])
   .transform((value, ctx): EpochMicros => {
-    if (typeof value === 'number') {
-      if (Number.isFinite(value) && value >= 0) return Math.round(value);
-    } else if (typeof value === 'string') {
-      const micros = parseIsoMicros(value);
-      if (micros !== undefined) return micros;
-    } else if (!Number.isNaN(value.getTime())) {
-      return dateToMicros(value);
-    }
+    let micros: number | undefined;
+    if (typeof value === 'number') micros = Math.round(value);
+    else if (typeof value === 'string') micros = parseIsoMicros(value);
+    else micros = dateToMicros(value);
+    if (micros !== undefined && isEpochMicrosInRange(micros)) return micros;
     ctx.addIssue({
       code: 'custom',
-      message:
-        'expected an ISO-8601 date-time such as 2025-01-31T12:00:00.123456Z, a Date, or epoch microseconds',
+      message: `expected an ISO-8601 date-time such as 2025-01-31T12:00:00.123456Z, a Date, or epoch microseconds, from year 0001 to 9999 (${MIN_EPOCH_MICROS} to ${MAX_EPOCH_MICROS})`,
     });
     return z.NEVER;
   });
@@ -55,8 +62,24 @@ export const AttributeValueSchema = z.union([z.string(), z.number(), z.boolean()
 });
 export type AttributeValue = z.infer<typeof AttributeValueSchema>;
 
-export const AttributesSchema = z.record(z.string(), AttributeValueSchema);
-export type Attributes = z.infer<typeof AttributesSchema>;
+// zod builds records by assignment, which turns a `__proto__` key into a
+// prototype change: that key goes through a symbol and comes back as an own property.
+const PROTO_KEY: unique symbol = Symbol('__proto__ attribute');
+
+/** Attributes: string keys (any string, `__proto__` and `constructor` included) to attribute values. */
+export const AttributesSchema = z
+  .record(
+    z.string().transform((key): string => (key === '__proto__' ? (PROTO_KEY as never) : key)),
+    AttributeValueSchema,
+  )
+  .transform((attributes) => {
+    if (!Object.hasOwn(attributes, PROTO_KEY)) return attributes;
+    const value = (attributes as Record<symbol, AttributeValue>)[PROTO_KEY]!;
+    delete (attributes as Record<symbol, AttributeValue>)[PROTO_KEY];
+    setOwn(attributes, '__proto__', value);
+    return attributes;
+  });
+export type Attributes = Record<string, AttributeValue>;
 
 const eventCommon = {
   trace_id: TraceIdSchema,

@@ -133,7 +133,10 @@ describe('in a real process, writing to process.stdout', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     child.stdout.destroy();
     expect(code).toBe(0);
-    const report = JSON.parse(stderr.trim()) as {
+    // Drop warnings come first; the child's report is the last line.
+    const lines = stderr.trim().split('\n');
+    expect(lines.slice(0, -1).some((line) => line.includes('for "console"'))).toBe(true);
+    const report = JSON.parse(lines.at(-1)!) as {
       flushed: boolean;
       logged: number;
       stats: {

@@ -1,5 +1,7 @@
 import { Writable } from 'node:stream';
-import type { SinkContext } from '@telemetry/core';
+import type { TelemetrySink } from '@telemetry/core';
+
+type SinkContext = Parameters<NonNullable<TelemetrySink['attach']>>[0];
 
 /** A real Writable that keeps what it is given, as text. */
 export class CaptureStream extends Writable {
@@ -59,10 +61,16 @@ export class StalledStream extends Writable {
 }
 
 /** A SinkContext that records what the sink reports, as core's dispatcher would count it. */
-export function recordingContext() {
+export function recordingContext(): {
+  context: SinkContext;
+  dropped: Record<string, number>;
+  errors: unknown[];
+} {
   const dropped: Record<string, number> = {};
   const errors: unknown[] = [];
   const context: SinkContext = {
+    name: 'console',
+    signal: new AbortController().signal,
     recordDropped(count, reason) {
       dropped[reason] = (dropped[reason] ?? 0) + count;
     },
