@@ -1,8 +1,14 @@
 import { TelemetryConfigError } from './errors.ts';
-import type { StructuredLogEvent, TelemetryEvent } from './schemas.ts';
+import type { TelemetryEvent } from './schemas.ts';
 import { type CompletedSpan, eventCountOf, type TelemetrySink } from './sink.ts';
 import { type ChannelOwner, SinkChannel } from './sink-channel.ts';
-import { type ChildEvent, LANE_EVENTS, LANE_SPANS, type SpanRecorder } from './span.ts';
+import {
+  type ChildEvent,
+  LANE_EVENTS,
+  LANE_SPANS,
+  type SpanRecorder,
+  TelemetrySpan,
+} from './span.ts';
 import { SpanAssembler } from './span-assembler.ts';
 
 /** Counts for one sink; `accepted = delivered + Σdropped + pending` holds at every moment. */
@@ -62,14 +68,14 @@ const NOT_IN_DROP_WARNING = new Set([
  */
 export class Dispatcher implements SpanRecorder, ChannelOwner {
   readonly lanes: number;
-  /** Raw events, for sinks that take events. */
-  private events: TelemetryEvent[] = [];
+  /** Raw events, for sinks that take events; a span stands for its start or end event until the drain. */
+  private events: (TelemetryEvent | TelemetrySpan)[] = [];
   /** Raw events from `logEvent`, for span assembly. */
   private toAssemble: TelemetryEvent[] = [];
   /** TTLs given explicitly, by event (most events leave it to the store's default). */
   private ttls: Map<TelemetryEvent, number> | undefined;
-  /** Spans the helpers completed. */
-  private spans: CompletedSpan[] = [];
+  /** Spans of the helpers that ended, made CompletedSpans at the drain. */
+  private spans: TelemetrySpan[] = [];
   private spansQueuedEvents = 0;
   /** Events of open helper spans, held by the spans themselves for span sinks. */
   private helperHeld = 0;
@@ -165,7 +171,7 @@ export class Dispatcher implements SpanRecorder, ChannelOwner {
 
   // SpanRecorder: what the spans of the helpers report.
 
-  spanStarted(start: StructuredLogEvent | undefined): string | undefined {
+  spanStarted(span: TelemetrySpan): string | undefined {
     const refusedFor = this.admission();
     if (refusedFor !== undefined) {
       this.refuse(refusedFor);
@@ -174,8 +180,8 @@ export class Dispatcher implements SpanRecorder, ChannelOwner {
     this.acceptedCount += 1;
     this.helperOpen += 1;
     if (this.lanes & LANE_SPANS) this.helperHeld += 1;
-    if (start) {
-      this.events.push(start);
+    if (this.lanes & LANE_EVENTS) {
+      this.events.push(span);
       this.schedule();
     }
     return undefined;
@@ -196,11 +202,7 @@ export class Dispatcher implements SpanRecorder, ChannelOwner {
     return undefined;
   }
 
-  spanEnded(
-    end: StructuredLogEvent | undefined,
-    completed: CompletedSpan | undefined,
-    held: number,
-  ): void {
+  spanEnded(span: TelemetrySpan, held: number): void {
     if (this.closed) {
       // Its start and logs were counted as unfinished when shutdown began.
       this.refuse('shutdown');
@@ -216,10 +218,10 @@ export class Dispatcher implements SpanRecorder, ChannelOwner {
       return;
     }
     this.acceptedCount += 1;
-    if (end) this.events.push(end);
-    if (completed) {
+    if (this.lanes & LANE_EVENTS) this.events.push(span);
+    if (this.lanes & LANE_SPANS) {
       this.helperHeld -= held;
-      this.spans.push(completed);
+      this.spans.push(span);
       this.spansQueuedEvents += held + 1;
     }
     this.schedule();
@@ -332,10 +334,10 @@ export class Dispatcher implements SpanRecorder, ChannelOwner {
   /** Moves everything queued to the sinks' channels and starts their writes. */
   drain(): void {
     this.scheduled = false;
-    const events = this.events;
+    const queuedEvents = this.events;
     const toAssemble = this.toAssemble;
-    const helperSpans = this.spans;
-    if (events.length === 0 && toAssemble.length === 0 && helperSpans.length === 0) return;
+    const endedSpans = this.spans;
+    if (queuedEvents.length === 0 && toAssemble.length === 0 && endedSpans.length === 0) return;
     const ttls = this.ttls;
     const helperSpanEvents = this.spansQueuedEvents;
     this.events = [];
@@ -345,6 +347,15 @@ export class Dispatcher implements SpanRecorder, ChannelOwner {
     this.ttls = undefined;
     this.drainSeq += 1;
     const seq = this.drainSeq;
+
+    // The spans' events and records are built here, off the caller's path.
+    for (let i = 0; i < queuedEvents.length; i++) {
+      const e = queuedEvents[i]!;
+      if (e instanceof TelemetrySpan) queuedEvents[i] = e.materializeEvent();
+    }
+    const events = queuedEvents as TelemetryEvent[];
+    const helperSpans: CompletedSpan[] = new Array(endedSpans.length);
+    for (let i = 0; i < endedSpans.length; i++) helperSpans[i] = endedSpans[i]!.toCompleted();
 
     let spans: CompletedSpan[] = helperSpans;
     let spanEvents = helperSpanEvents;

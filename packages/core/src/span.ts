@@ -36,20 +36,18 @@ export const LANE_SPANS = 2;
 /**
  * Where a span reports: the pipeline's dispatcher. A span carries its own
  * state (attributes, logs, status) and is never held by the pipeline while
- * it is open; the recorder only counts and queues what the span hands it.
- * Each method returns `undefined` when accepted, or why it was refused.
+ * it is open. At its start and end the span hands itself over; the
+ * dispatcher turns it into events and a CompletedSpan when it drains, off the
+ * caller's path. Each method returns `undefined` when accepted, or why it was
+ * refused.
  */
 export interface SpanRecorder {
-  /** `LANE_EVENTS | LANE_SPANS`, fixed for the pipeline's life: what the span must build. */
+  /** `LANE_EVENTS | LANE_SPANS`, fixed for the pipeline's life: what the span must keep. */
   readonly lanes: number;
-  spanStarted(start: StructuredLogEvent | undefined): string | undefined;
+  spanStarted(span: TelemetrySpan): string | undefined;
   spanEvent(event: ChildEvent): string | undefined;
   /** `held`: events of this span held for span sinks until now (its start and its logs). */
-  spanEnded(
-    end: StructuredLogEvent | undefined,
-    completed: CompletedSpan | undefined,
-    held: number,
-  ): void;
+  spanEnded(span: TelemetrySpan, held: number): void;
   /** An event of a span whose start was refused: refused for the same reason. */
   refuse(reason: string): void;
 }
@@ -111,6 +109,12 @@ export class TelemetrySpan implements OtelSpan {
   /** Logs and metrics, kept when some sink takes completed spans. */
   private children: ChildEvent[] | undefined;
   private ended = false;
+  private endTime: EpochMicros = 0;
+  private readonly startAttributes: Readonly<Attributes>;
+  private readonly startName: string;
+  private readonly startKind: SpanKind | undefined;
+  /** Whether the dispatcher already turned this span's start into an event. */
+  private startMaterialized = false;
   /** Set when the pipeline refused the start: everything after is refused alike. */
   private refused: string | undefined;
   private status: SpanStatus = 'ok';
@@ -134,37 +138,23 @@ export class TelemetrySpan implements OtelSpan {
     let startAttributes: Readonly<Attributes> = EMPTY;
     this.attrs = {};
     if (init.attributes) {
-      // Two objects built key by key: object spread here made later
-      // setAttribute calls several times slower (V8 dictionary-mode clones).
-      const snapshot: Attributes = {};
+      // Built key by key: object spread here made later setAttribute calls
+      // several times slower (V8 dictionary-mode clones). The start event
+      // keeps its own copy (only event sinks see it).
+      const snapshot: Attributes | undefined = recorder.lanes & LANE_EVENTS ? {} : undefined;
       const input = init.attributes as Record<string, unknown>;
       for (const key of Object.keys(input)) {
         const v = toAttributeValue(input[key]);
         if (v === undefined) continue;
-        setOwn(snapshot, key, v);
+        if (snapshot) setOwn(snapshot, key, v);
         setOwn(this.attrs, key, v);
       }
-      startAttributes = snapshot;
+      if (snapshot) startAttributes = snapshot;
     }
-    const start =
-      recorder.lanes & LANE_EVENTS
-        ? ({
-            type: 'structured_log',
-            trace_id: this.trace_id,
-            span_id: this.span_id,
-            timestamp: this.start_time,
-            attributes: startAttributes,
-            payload: init.kind
-              ? {
-                  type: 'span_start',
-                  name: init.name,
-                  parent_span_id: init.parentSpanId,
-                  kind: init.kind,
-                }
-              : { type: 'span_start', name: init.name, parent_span_id: init.parentSpanId },
-          } satisfies StructuredLogEvent)
-        : undefined;
-    this.refused = recorder.spanStarted(start);
+    this.startAttributes = startAttributes;
+    this.startName = init.name;
+    this.startKind = init.kind;
+    this.refused = recorder.spanStarted(this);
   }
 
   get name(): string {
@@ -343,50 +333,64 @@ export class TelemetrySpan implements OtelSpan {
       this.recorder.refuse(this.refused);
       return;
     }
-    const endMicros = endTime === undefined ? nowMicros() : timeInputToMicros(endTime);
+    this.endTime = endTime === undefined ? nowMicros() : timeInputToMicros(endTime);
+    this.recorder.spanEnded(this, 1 + (this.children ? this.children.length : 0));
+  }
+
+  /**
+   * @internal The dispatcher's drain: this span's next event for event sinks,
+   * its `span_start` the first time and its `span_end` the second.
+   */
+  materializeEvent(): StructuredLogEvent {
+    if (!this.startMaterialized) {
+      this.startMaterialized = true;
+      const kind = this.startKind;
+      return {
+        type: 'structured_log',
+        trace_id: this.trace_id,
+        span_id: this.span_id,
+        timestamp: this.start_time,
+        attributes: this.startAttributes,
+        payload: kind
+          ? { type: 'span_start', name: this.startName, parent_span_id: this.parent_span_id, kind }
+          : { type: 'span_start', name: this.startName, parent_span_id: this.parent_span_id },
+      };
+    }
     const status = this.status;
-    const lanes = this.recorder.lanes;
-    const end =
-      lanes & LANE_EVENTS
-        ? ({
-            type: 'structured_log',
-            trace_id: this.trace_id,
-            span_id: this.span_id,
-            timestamp: endMicros,
-            attributes: this.attrs,
-            payload:
-              status === 'ok' && !this.renamed
-                ? END_OK
-                : {
-                    type: 'span_end' as const,
-                    status,
-                    ...(this.statusMessage !== undefined
-                      ? { status_message: this.statusMessage }
-                      : {}),
-                    ...(this.renamed ? { name: this.spanName } : {}),
-                  },
-          } satisfies StructuredLogEvent)
-        : undefined;
-    const children = this.children;
-    const completed: CompletedSpan | undefined =
-      lanes & LANE_SPANS
-        ? {
-            trace_id: this.trace_id,
-            span_id: this.span_id,
-            parent_span_id: this.parent_span_id,
-            name: this.spanName,
-            kind: this.kind,
-            start_time: this.start_time,
-            end_time: endMicros,
-            status,
-            status_message: this.statusMessage,
-            attributes: this.attrs,
-            events: children ?? NO_EVENTS,
-            ttl_seconds: this.ttlSeconds,
-          }
-        : undefined;
-    this.children = undefined;
-    this.recorder.spanEnded(end, completed, 1 + (children ? children.length : 0));
+    return {
+      type: 'structured_log',
+      trace_id: this.trace_id,
+      span_id: this.span_id,
+      timestamp: this.endTime,
+      attributes: this.attrs,
+      payload:
+        status === 'ok' && !this.renamed
+          ? END_OK
+          : {
+              type: 'span_end' as const,
+              status,
+              ...(this.statusMessage !== undefined ? { status_message: this.statusMessage } : {}),
+              ...(this.renamed ? { name: this.spanName } : {}),
+            },
+    };
+  }
+
+  /** @internal The dispatcher's drain: this span, ended, for span sinks. */
+  toCompleted(): CompletedSpan {
+    return {
+      trace_id: this.trace_id,
+      span_id: this.span_id,
+      parent_span_id: this.parent_span_id,
+      name: this.spanName,
+      kind: this.kind,
+      start_time: this.start_time,
+      end_time: this.endTime,
+      status: this.status,
+      status_message: this.statusMessage,
+      attributes: this.attrs,
+      events: this.children ?? NO_EVENTS,
+      ttl_seconds: this.ttlSeconds,
+    };
   }
 }
 
