@@ -42,7 +42,11 @@ export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;
-    else out += out ? `.${String(part)}` : String(part);
+    else {
+      // A symbol stands for a key that could not be a plain key (`__proto__`): show its name.
+      const name = typeof part === 'symbol' ? (part.description ?? '') : part;
+      out += out ? `.${name}` : name;
+    }
   }
   return out || '(root)';
 }

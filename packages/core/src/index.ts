@@ -1,7 +1,12 @@
-export type { AutoTraceOptions } from './decorators.ts';
+// The application's entry point: pipelines, tracing helpers, the event model
+// and its validation schemas, errors. What a sink author needs is in
+// `@telemetry/core/sink`; what a sink's tests need in `@telemetry/core/testing`.
+
+export type { AutoTraceOptions, MethodDecoratorOfBothKinds } from './decorators.ts';
 export { autoTrace, trace } from './decorators.ts';
 export type { SinkStats, TelemetryStats } from './dispatcher.ts';
 export type { ValidationIssue } from './errors.ts';
+/** @deprecated Import from `@telemetry/core/sink`. */
 export {
   formatPath,
   issuesFromZod,
@@ -20,6 +25,7 @@ export { createMemorySink } from './memory-sink.ts';
 export type { TelemetryOptions } from './options.ts';
 export type { ParsedTraceparent } from './propagation.ts';
 export { formatTraceparent, parseTraceparent } from './propagation.ts';
+export { registerReplacing } from './register.ts';
 export type {
   Attributes,
   AttributeValue,
@@ -51,6 +57,10 @@ export type {
   Trace,
   UnstructuredLogEvent,
 } from './schemas.ts';
+// Kept for sink-otel, sink-sqlite and provider-meta-reference 0.1, which
+// import these from here; they move to `@telemetry/core/sink` with those
+// packages' migration, and then leave this entry.
+/** @deprecated Import from `@telemetry/core/sink`. */
 export {
   DEFAULT_TTL_SECONDS,
   EventSchema,
@@ -63,14 +73,17 @@ export {
   SpanIdSchema,
   TraceIdSchema,
 } from './schemas.ts';
+export type { ShutdownHookOptions, ShutdownTarget } from './shutdown-hooks.ts';
+export { installShutdownHooks } from './shutdown-hooks.ts';
+/** @deprecated Import `SinkContext` from `@telemetry/core/sink`. */
 export type {
   CompletedSpan,
   DatasetWriter,
-  /** @deprecated Import `SinkContext` from `@telemetry/core/sink`. */
   LegacySinkContext as SinkContext,
   TelemetrySink,
   TraceStore,
 } from './sink.ts';
+/** @deprecated Import from `@telemetry/core/sink`. */
 export { eventCountOf } from './sink.ts';
 export type { TelemetrySpan } from './span.ts';
 export type { SpanOptionsLite, TracedOptions, TraceOptions } from './span-factory.ts';

@@ -41,18 +41,17 @@ export const SpanIdSchema = z
  * sink. Anything else (an impossible date, `1e300`, `NaN`, year 10000) is
  * rejected here, so that no stored time can break a query later.
  */
+const TIMESTAMP_EXPECTED = `expected an ISO-8601 date-time such as 2025-01-31T12:00:00.123456Z, a Date, or epoch microseconds, from year 0001 to 9999 (${MIN_EPOCH_MICROS} to ${MAX_EPOCH_MICROS})`;
+
 export const TimestampSchema = z
-  .union([z.string(), z.date(), z.number()])
+  .union([z.string(), z.date(), z.number()], { error: TIMESTAMP_EXPECTED })
   .transform((value, ctx): EpochMicros => {
     let micros: number | undefined;
     if (typeof value === 'number') micros = Math.round(value);
     else if (typeof value === 'string') micros = parseIsoMicros(value);
     else micros = dateToMicros(value);
     if (micros !== undefined && isEpochMicrosInRange(micros)) return micros;
-    ctx.addIssue({
-      code: 'custom',
-      message: `expected an ISO-8601 date-time such as 2025-01-31T12:00:00.123456Z, a Date, or epoch microseconds, from year 0001 to 9999 (${MIN_EPOCH_MICROS} to ${MAX_EPOCH_MICROS})`,
-    });
+    ctx.addIssue({ code: 'custom', message: TIMESTAMP_EXPECTED });
     return z.NEVER;
   });
 
@@ -62,22 +61,36 @@ export const AttributeValueSchema = z.union([z.string(), z.number(), z.boolean()
 });
 export type AttributeValue = z.infer<typeof AttributeValueSchema>;
 
-// zod builds records by assignment, which turns a `__proto__` key into a
-// prototype change: that key goes through a symbol and comes back as an own property.
-const PROTO_KEY: unique symbol = Symbol('__proto__ attribute');
+// zod skips a `__proto__` key when it builds a record (assigning it would
+// change the prototype). An attribute may be named `__proto__` all the same:
+// the key travels through a symbol and comes back as an own property.
+const PROTO_KEY: unique symbol = Symbol('__proto__');
 
 /** Attributes: string keys (any string, `__proto__` and `constructor` included) to attribute values. */
 export const AttributesSchema = z
-  .record(
-    z.string().transform((key): string => (key === '__proto__' ? (PROTO_KEY as never) : key)),
-    AttributeValueSchema,
+  .preprocess(
+    (input) => {
+      if (typeof input !== 'object' || input === null || !Object.hasOwn(input, '__proto__')) {
+        return input;
+      }
+      const out: Record<string | symbol, unknown> = {};
+      for (const key of Object.keys(input)) {
+        out[key === '__proto__' ? PROTO_KEY : key] = (input as Record<string, unknown>)[key];
+      }
+      return out;
+    },
+    z.record(
+      z.union([z.string(), z.custom<typeof PROTO_KEY>((key) => key === PROTO_KEY)]),
+      AttributeValueSchema,
+    ),
   )
   .transform((attributes) => {
-    if (!Object.hasOwn(attributes, PROTO_KEY)) return attributes;
-    const value = (attributes as Record<symbol, AttributeValue>)[PROTO_KEY]!;
-    delete (attributes as Record<symbol, AttributeValue>)[PROTO_KEY];
-    setOwn(attributes, '__proto__', value);
-    return attributes;
+    const out = attributes as Record<string | symbol, AttributeValue>;
+    if (!Object.hasOwn(out, PROTO_KEY)) return out as Record<string, AttributeValue>;
+    const value = out[PROTO_KEY]!;
+    delete out[PROTO_KEY];
+    setOwn(out as Record<string, unknown>, '__proto__', value);
+    return out as Record<string, AttributeValue>;
   });
 export type Attributes = Record<string, AttributeValue>;
 

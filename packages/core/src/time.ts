@@ -4,7 +4,7 @@
  * JavaScript's `Date` keeps milliseconds only; a 40 µs span must stay 40 µs in
  * every sink, so events carry epoch microseconds and conversion to ISO-8601
  * keeps all six fractional digits. A double holds every microsecond exactly
- * until the year 2255; later times are kept to 32 µs.
+ * from the year 1685 to 2255; earlier and later times are kept to 8-32 µs.
  *
  * The representable range is Python's `datetime` range, which is what Llama
  * Stack writes: `0001-01-01T00:00:00.000000Z` to `9999-12-31T23:59:59.999999Z`.
@@ -118,10 +118,17 @@ export function toIsoMicros(micros: EpochMicros): string {
     whole = Math.floor(micros / 1000);
     sub = Math.round(micros - whole * 1000);
   } else {
-    // Past 2^53 a double is still an integer, but arithmetic on it rounds: split it exactly.
+    // Beyond 2^53 (before 1685, after 2255) a double is still an integer, but
+    // arithmetic on it rounds: split it exactly, flooring for negative times.
     const big = BigInt(micros);
-    whole = Number(big / 1000n);
-    sub = Number(big % 1000n);
+    let q = big / 1000n;
+    let r = big % 1000n;
+    if (r < 0n) {
+      r += 1000n;
+      q -= 1n;
+    }
+    whole = Number(q);
+    sub = Number(r);
   }
   const iso = new Date(whole).toISOString(); // ...ss.mmmZ, four-digit year inside the range
   return `${iso.slice(0, -1)}${String(sub).padStart(3, '0')}Z`;
