@@ -53,7 +53,7 @@ describe('defineSink', () => {
         - options.prefix: expected a string
         - options.concurrency: expected at least 1
         - options.name: expected a non-empty string
-        - options: Unrecognized key: "colour""
+        - options: unknown option "colour": expected out, prefix, concurrency, name"
     `);
   });
 

@@ -127,11 +127,21 @@ export function defineSink<S extends AnyObjectSchema, Impl extends SinkImplement
   >;
   const what = `${type} sink options`;
 
+  const known = Object.keys((schema as unknown as AnyObjectSchema).shape);
   const parseOptions = (input: unknown = {}): SinkOptionsOf<S> => {
     const parsed = schema.safeParse(input);
-    if (!parsed.success)
-      throw new TelemetryValidationError(what, issuesFromZod(parsed.error, ['options']));
-    return parsed.data;
+    if (parsed.success) return parsed.data;
+    const issues = issuesFromZod(parsed.error, ['options']).map((issue, i) => {
+      const raw = parsed.error.issues[i]!;
+      if (raw.code !== 'unrecognized_keys') return issue;
+      // A strict schema found keys it does not know: say which ones it does.
+      const keys = raw.keys.map((k) => JSON.stringify(k)).join(', ');
+      return {
+        path: issue.path,
+        message: `unknown option${raw.keys.length === 1 ? '' : 's'} ${keys}: expected ${known.join(', ')}`,
+      };
+    });
+    throw new TelemetryValidationError(what, issues);
   };
 
   return {
