@@ -39,6 +39,20 @@ function expectBalanced(stats: TelemetryStats): void {
 }
 
 const ids = () => ({ trace_id: generateTraceId(), span_id: generateSpanId() });
+const rawStart = (id: { trace_id: string; span_id: string }, name: string): TelemetryEvent => ({
+  type: 'structured_log',
+  ...id,
+  timestamp: nowMicros(),
+  attributes: {},
+  payload: { type: 'span_start', name, parent_span_id: null },
+});
+const rawEnd = (id: { trace_id: string; span_id: string }): TelemetryEvent => ({
+  type: 'structured_log',
+  ...id,
+  timestamp: nowMicros(),
+  attributes: {},
+  payload: { type: 'span_end', status: 'ok' },
+});
 const log = (i: number, id = ids()): TelemetryEvent => ({
   type: 'unstructured_log',
   ...id,
@@ -291,22 +305,46 @@ describe('span assembly', () => {
     expect(sink.spans[0]!.attributes).toEqual({ a: 1, b: 2, c: 3 });
   });
 
-  it('spans that never end hold bounded memory, and what is given up is counted', async () => {
+  it('raw spans that never end hold bounded memory: the newest beyond the limit is refused, the open ones stay whole', async () => {
     const sink = createMemorySink({ keep: 'spans' });
-    const t = createTelemetry({ sinks: [sink], maxOpenSpans: 100 });
-    for (let i = 0; i < 1000; i++) t.startSpan(`leak-${i}`);
+    const warnings: string[] = [];
+    const t = createTelemetry({ sinks: [sink], maxOpenSpans: 100, warn: (m) => warnings.push(m) });
+    const spans = Array.from({ length: 1000 }, () => ids());
+    for (const [i, id] of spans.entries()) t.logEvent({ event: rawStart(id, `leak-${i}`) });
     await t.flush();
-    const s = t.stats();
+    let s = t.stats();
     expect(s.openSpans).toBe(100);
     expect(s.sinks.memory!.dropped.open_span_limit).toBe(900);
     expectBalanced(s);
+    // Their ends come: the 100 held first are completed; the refused ones stay refused.
+    for (const id of spans) t.logEvent({ event: rawEnd(id) });
+    t.logEvent({ event: { ...log(1, spans[999]!) } });
+    await t.flush();
+    expect(sink.spans.map((x) => x.name)).toEqual(spans.slice(0, 100).map((_, i) => `leak-${i}`));
+    s = t.stats();
+    expect(s.sinks.memory!.dropped.open_span_limit).toBe(900 + 900 + 1);
+    expect(s.openSpans).toBe(0);
+    expectBalanced(s);
+    // Warned at once for the first, then for the rest in one rate-limited line; summed up at shutdown.
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(
+      '(open_span_limit: 1): more than 100 spans written as raw span_start events were open at once: raise `maxOpenSpans`',
+    );
+    await t.shutdown();
+    expect(warnings).toHaveLength(3);
+    expect(warnings[1]).toContain(
+      'dropped 1800 events since the last warning (open_span_limit: 1800)',
+    );
+    expect(warnings[2]).toBe(
+      '[telemetry] shutdown: not everything was delivered: sink "memory" lost 1801 (open_span_limit: 1801). See stats().',
+    );
   });
 
-  it('open spans and early events time out', async () => {
+  it('open raw spans and early events time out', async () => {
     vi.useFakeTimers();
     const sink = createMemorySink({ keep: 'spans' });
     const t = createTelemetry({ sinks: [sink], openSpanTimeoutMs: 1000, orphanTimeoutMs: 500 });
-    t.startSpan('stuck');
+    t.logEvent({ event: rawStart(ids(), 'stuck') });
     t.logEvent({ event: log(1) }); // its span never starts
     await vi.advanceTimersByTimeAsync(10);
     vi.advanceTimersByTime(2000);
@@ -463,6 +501,11 @@ describe('options', () => {
     // Two separate deadlines would need another 300 ms here.
     await vi.advanceTimersByTimeAsync(2);
     expect(resolved).toBe(true);
-    expect(t.stats().sinks.hanging!.pending).toBe(1);
+    // What the stuck sink never took is counted as lost, not left pending forever.
+    expect(t.stats().sinks.hanging).toMatchObject({
+      pending: 0,
+      dropped: { shutdown_timeout: 1 },
+    });
+    expectBalanced(t.stats());
   });
 });

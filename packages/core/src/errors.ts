@@ -1,5 +1,25 @@
 import type { z } from 'zod';
 
+/**
+ * Every error code this package's errors carry, one style: `TELEMETRY_` and
+ * what went wrong. Sink packages add their own codes in the same style
+ * (`TELEMETRY_CONSOLE_STREAM`, `TELEMETRY_OTLP_REJECTED`, ...).
+ */
+export const TELEMETRY_ERROR_CODES = Object.freeze({
+  /** Input that fails validation: options, events, query parameters (`TelemetryValidationError`). */
+  invalidInput: 'TELEMETRY_INVALID_INPUT',
+  /** Configuration that cannot work (`TelemetryConfigError`). */
+  config: 'TELEMETRY_CONFIG',
+  /** A trace or span that does not exist (`TelemetryNotFoundError`). */
+  notFound: 'TELEMETRY_NOT_FOUND',
+  /** A query without a queryable sink (`TelemetryStoreRequiredError`). */
+  storeRequired: 'TELEMETRY_STORE_REQUIRED',
+  /** A sink write that may succeed later (`RetryableSinkError`). */
+  sinkRetryable: 'TELEMETRY_SINK_RETRYABLE',
+  /** A sink that breaks the sink contract (`checkSinkConformance` from `@telemetry/core/testing`). */
+  sinkConformance: 'TELEMETRY_SINK_CONFORMANCE',
+} as const);
+
 /** Base class of every error this toolkit throws; `code` is stable across releases. */
 export class TelemetryError extends Error {
   readonly code: string;
@@ -17,16 +37,21 @@ export interface ValidationIssue {
   readonly message: string;
 }
 
+/** `['options', 'sinks', 1, 'name']` as `options.sinks[1].name`; `(root)` for an empty path. */
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;
-    else out += out ? `.${String(part)}` : String(part);
+    else {
+      // A symbol stands for a key that could not be a plain key (`__proto__`): show its name.
+      const name = typeof part === 'symbol' ? (part.description ?? '') : part;
+      out += out ? `.${name}` : name;
+    }
   }
   return out || '(root)';
 }
 
-/** Turns zod issues into path + message pairs, naming the allowed values of unions. */
+/** Turns zod issues into path + message pairs, each path under `prefix`. */
 export function issuesFromZod(
   error: z.ZodError,
   prefix: readonly PropertyKey[] = [],
@@ -43,7 +68,7 @@ export class TelemetryValidationError extends TelemetryError {
   constructor(what: string, issues: readonly ValidationIssue[], options?: { cause?: unknown }) {
     const lines = issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n');
     super(
-      'TELEMETRY_INVALID_INPUT',
+      TELEMETRY_ERROR_CODES.invalidInput,
       `Invalid ${what} (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${lines}`,
       options,
     );
@@ -54,7 +79,7 @@ export class TelemetryValidationError extends TelemetryError {
 /** A trace or span the caller asked for does not exist (or has expired). */
 export class TelemetryNotFoundError extends TelemetryError {
   constructor(kind: 'Trace' | 'Span', id: string) {
-    super('TELEMETRY_NOT_FOUND', `${kind} ${id} not found`);
+    super(TELEMETRY_ERROR_CODES.notFound, `${kind} ${id} not found`);
   }
 }
 
@@ -62,7 +87,7 @@ export class TelemetryNotFoundError extends TelemetryError {
 export class TelemetryStoreRequiredError extends TelemetryError {
   constructor(method: string) {
     super(
-      'TELEMETRY_STORE_REQUIRED',
+      TELEMETRY_ERROR_CODES.storeRequired,
       `${method}() needs a queryable sink: add 'sqlite' to your telemetry sinks (or pass a sink that implements TraceStore).`,
     );
   }
@@ -71,6 +96,6 @@ export class TelemetryStoreRequiredError extends TelemetryError {
 /** Configuration that cannot work; the message says how to fix it. */
 export class TelemetryConfigError extends TelemetryError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('TELEMETRY_CONFIG', message, options);
+    super(TELEMETRY_ERROR_CODES.config, message, options);
   }
 }

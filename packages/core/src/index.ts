@@ -1,27 +1,31 @@
-export { contextManager } from './context.ts';
+// The application's entry point: pipelines, tracing helpers, the event model
+// and its validation schemas, errors. What a sink author needs is in
+// `@telemetry/core/sink`; what a sink's tests need in `@telemetry/core/testing`.
+
+export type { AutoTraceOptions, MethodDecoratorOfBothKinds } from './decorators.ts';
+export { autoTrace, trace } from './decorators.ts';
 export type { SinkStats, TelemetryStats } from './dispatcher.ts';
 export type { ValidationIssue } from './errors.ts';
+/** @deprecated Import from `@telemetry/core/sink`. */
 export {
   formatPath,
   issuesFromZod,
+  TELEMETRY_ERROR_CODES,
   TelemetryConfigError,
   TelemetryError,
   TelemetryNotFoundError,
   TelemetryStoreRequiredError,
   TelemetryValidationError,
 } from './errors.ts';
+export { getGlobalTelemetry } from './global.ts';
 export { generateSpanId, generateTraceId, isValidSpanId, isValidTraceId } from './ids.ts';
 export type { Logger, LoggerOptions } from './logger.ts';
-export { toSeverity } from './logger.ts';
 export type { MemorySink, MemorySinkOptions } from './memory-sink.ts';
 export { createMemorySink } from './memory-sink.ts';
+export type { TelemetryOptions } from './options.ts';
 export type { ParsedTraceparent } from './propagation.ts';
-export {
-  formatTraceparent,
-  parseTraceparent,
-  W3CTraceContextPropagator,
-  W3CTraceState,
-} from './propagation.ts';
+export { formatTraceparent, parseTraceparent } from './propagation.ts';
+export { registerReplacing } from './register.ts';
 export type {
   Attributes,
   AttributeValue,
@@ -53,70 +57,53 @@ export type {
   Trace,
   UnstructuredLogEvent,
 } from './schemas.ts';
+// Kept for sink-otel, sink-sqlite and provider-meta-reference 0.1, which
+// import these from here; they move to `@telemetry/core/sink` with those
+// packages' migration, and then leave this entry.
+/** @deprecated Import from `@telemetry/core/sink`. */
 export {
-  AttributesSchema,
-  AttributeValueSchema,
   DEFAULT_TTL_SECONDS,
   EventSchema,
   GetSpanTreeParamsSchema,
   LogEventParamsSchema,
-  LogSeveritySchema,
-  MetricDataPointSchema,
-  MetricEventSchema,
-  MetricLabelMatcherSchema,
-  MetricLabelSchema,
-  MetricQueryTypeSchema,
-  MetricSeriesSchema,
-  QueryConditionOpSchema,
-  QueryConditionSchema,
   QueryMetricsParamsSchema,
   QuerySpansParamsSchema,
   QueryTracesParamsSchema,
   SaveSpansToDatasetParamsSchema,
-  SpanEndPayloadSchema,
   SpanIdSchema,
-  SpanKindSchema,
-  SpanSchema,
-  SpanStartPayloadSchema,
-  SpanStatusSchema,
-  SpanWithStatusSchema,
-  StructuredLogEventSchema,
-  StructuredLogPayloadSchema,
-  TimestampSchema,
   TraceIdSchema,
-  TraceSchema,
-  UnstructuredLogEventSchema,
 } from './schemas.ts';
+export type { ShutdownHookOptions, ShutdownTarget } from './shutdown-hooks.ts';
+export { installShutdownHooks } from './shutdown-hooks.ts';
+/** @deprecated Import `SinkContext` from `@telemetry/core/sink`. */
 export type {
   CompletedSpan,
   DatasetWriter,
-  SinkContext,
+  LegacySinkContext as SinkContext,
   TelemetrySink,
   TraceStore,
 } from './sink.ts';
-export { eventCountOf, isTraceStore } from './sink.ts';
-export { safeJson, TelemetrySpan, toAttributeValue } from './span.ts';
+/** @deprecated Import from `@telemetry/core/sink`. */
+export { eventCountOf } from './sink.ts';
+export type { TelemetrySpan } from './span.ts';
+export type { SpanOptionsLite, TracedOptions, TraceOptions } from './span-factory.ts';
 export type { SpanHandle } from './span-runner.ts';
-export { NOOP_SPAN } from './span-runner.ts';
-export type {
-  AutoTraceOptions,
-  SpanOptionsLite,
-  TelemetryOptions,
-  TracedOptions,
-  TraceOptions,
-} from './telemetry.ts';
-export { createTelemetry, getGlobalTelemetry, Telemetry } from './telemetry.ts';
+export { createTelemetry, Telemetry } from './telemetry.ts';
 export type { EpochMicros } from './time.ts';
-export { dateToMicros, nowMicros, parseIsoMicros, toIsoMicros } from './time.ts';
 export {
-  autoTrace,
+  MAX_EPOCH_MICROS,
+  MIN_EPOCH_MICROS,
+  nowMicros,
+  parseIsoMicros,
+  toIsoMicros,
+} from './time.ts';
+export {
   createLogger,
   currentSpan,
   endTrace,
   getTraceparent,
   setAttribute,
   startTrace,
-  trace,
   traced,
   withSpan,
   withTrace,

@@ -1,5 +1,7 @@
+import { copyAttributes } from './attributes.ts';
 import type { Attributes, LogSeverity } from './schemas.ts';
-import { copyAttributes, type TelemetrySpan } from './span.ts';
+import { SEVERITY_RANK, toSeverity } from './severity.ts';
+import type { TelemetrySpan } from './span.ts';
 
 export interface LoggerOptions {
   /** Recorded as the `logger.name` attribute of every log. */
@@ -20,54 +22,6 @@ export interface Logger {
   log(level: unknown, message: unknown, attributes?: Attributes): void;
 }
 
-const ORDER: Record<LogSeverity, number> = {
-  verbose: 0,
-  debug: 1,
-  info: 2,
-  warn: 3,
-  error: 4,
-  critical: 5,
-};
-
-const NAMES: Record<string, LogSeverity> = {
-  verbose: 'verbose',
-  trace: 'verbose',
-  silly: 'verbose',
-  debug: 'debug',
-  info: 'info',
-  information: 'info',
-  notice: 'info',
-  log: 'info',
-  warn: 'warn',
-  warning: 'warn',
-  error: 'error',
-  err: 'error',
-  critical: 'critical',
-  crit: 'critical',
-  fatal: 'critical',
-  alert: 'critical',
-  emerg: 'critical',
-  emergency: 'critical',
-};
-
-/**
- * Maps any level to a severity. Names: the severities and common aliases
- * (`trace`, `warning`, `fatal`, ...). Numbers: pino's scale (10 trace,
- * 20 debug, 30 info, 40 warn, 50 error, 60 fatal). Anything else is `info`.
- */
-export function toSeverity(level: unknown): LogSeverity {
-  if (typeof level === 'string') return NAMES[level.toLowerCase()] ?? 'info';
-  if (typeof level === 'number' && Number.isFinite(level)) {
-    if (level >= 60) return 'critical';
-    if (level >= 50) return 'error';
-    if (level >= 40) return 'warn';
-    if (level >= 30) return 'info';
-    if (level >= 20) return 'debug';
-    return 'verbose';
-  }
-  return 'info';
-}
-
 function toMessage(message: unknown): string {
   if (typeof message === 'string') return message;
   if (message instanceof Error) return message.message;
@@ -78,15 +32,17 @@ function toMessage(message: unknown): string {
   }
 }
 
+/** A logger writing to whatever span `currentSpan()` returns at each call. */
 export function createLoggerFor(
   currentSpan: () => TelemetrySpan | undefined,
-  options: LoggerOptions,
+  options: LoggerOptions | string,
 ): Logger {
-  const min = ORDER[options.minSeverity ?? 'verbose'];
-  const name = options.name;
+  const o = typeof options === 'string' ? { name: options } : options;
+  const min = SEVERITY_RANK[o.minSeverity ?? 'verbose'];
+  const name = o.name;
   const emit = (severity: LogSeverity, message: unknown, attributes?: Attributes) => {
     try {
-      if (ORDER[severity] < min) return;
+      if (SEVERITY_RANK[severity] < min) return;
       const span = currentSpan();
       if (!span) return;
       const attrs = attributes ? copyAttributes(attributes) : undefined;

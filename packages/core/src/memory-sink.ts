@@ -24,6 +24,7 @@ export interface MemorySink extends TelemetrySink {
   clear(): void;
 }
 
+/** Creates a sink that keeps what it receives in memory (`events`, `spans`). */
 export function createMemorySink(options: MemorySinkOptions = {}): MemorySink {
   const keep = options.keep ?? 'both';
   const events: TelemetryEvent[] = [];

@@ -6,8 +6,16 @@
  * JSON written by a Llama Stack client parses as it is.
  */
 import { z } from 'zod';
+import { setOwn } from './attributes.ts';
 import { SPAN_ID_RE, TRACE_ID_RE } from './ids.ts';
-import { dateToMicros, type EpochMicros, parseIsoMicros } from './time.ts';
+import {
+  dateToMicros,
+  type EpochMicros,
+  isEpochMicrosInRange,
+  MAX_EPOCH_MICROS,
+  MIN_EPOCH_MICROS,
+  parseIsoMicros,
+} from './time.ts';
 
 const ZERO = /^0+$/;
 
@@ -26,26 +34,24 @@ export const SpanIdSchema = z
   });
 
 /**
- * A point in time. Accepts an ISO-8601 string (up to nanosecond digits; no
- * offset means UTC), a `Date`, or epoch microseconds as a number; yields epoch
- * microseconds, so a 40 µs span stays 40 µs in every sink.
+ * A point in time from year 0001 to 9999 (Python's `datetime` range, which
+ * Llama Stack writes). Accepts an ISO-8601 string (up to nanosecond digits;
+ * no offset means UTC; offsets up to ±23:59), a `Date`, or epoch microseconds
+ * as a number; yields epoch microseconds, so a 40 µs span stays 40 µs in every
+ * sink. Anything else (an impossible date, `1e300`, `NaN`, year 10000) is
+ * rejected here, so that no stored time can break a query later.
  */
+const TIMESTAMP_EXPECTED = `expected an ISO-8601 date-time such as 2025-01-31T12:00:00.123456Z, a Date, or epoch microseconds, from year 0001 to 9999 (${MIN_EPOCH_MICROS} to ${MAX_EPOCH_MICROS})`;
+
 export const TimestampSchema = z
-  .union([z.string(), z.date(), z.number()])
+  .union([z.string(), z.date(), z.number()], { error: TIMESTAMP_EXPECTED })
   .transform((value, ctx): EpochMicros => {
-    if (typeof value === 'number') {
-      if (Number.isFinite(value) && value >= 0) return Math.round(value);
-    } else if (typeof value === 'string') {
-      const micros = parseIsoMicros(value);
-      if (micros !== undefined) return micros;
-    } else if (!Number.isNaN(value.getTime())) {
-      return dateToMicros(value);
-    }
-    ctx.addIssue({
-      code: 'custom',
-      message:
-        'expected an ISO-8601 date-time such as 2025-01-31T12:00:00.123456Z, a Date, or epoch microseconds',
-    });
+    let micros: number | undefined;
+    if (typeof value === 'number') micros = Math.round(value);
+    else if (typeof value === 'string') micros = parseIsoMicros(value);
+    else micros = dateToMicros(value);
+    if (micros !== undefined && isEpochMicrosInRange(micros)) return micros;
+    ctx.addIssue({ code: 'custom', message: TIMESTAMP_EXPECTED });
     return z.NEVER;
   });
 
@@ -55,8 +61,38 @@ export const AttributeValueSchema = z.union([z.string(), z.number(), z.boolean()
 });
 export type AttributeValue = z.infer<typeof AttributeValueSchema>;
 
-export const AttributesSchema = z.record(z.string(), AttributeValueSchema);
-export type Attributes = z.infer<typeof AttributesSchema>;
+// zod skips a `__proto__` key when it builds a record (assigning it would
+// change the prototype). An attribute may be named `__proto__` all the same:
+// the key travels through a symbol and comes back as an own property.
+const PROTO_KEY: unique symbol = Symbol('__proto__');
+
+/** Attributes: string keys (any string, `__proto__` and `constructor` included) to attribute values. */
+export const AttributesSchema = z
+  .preprocess(
+    (input) => {
+      if (typeof input !== 'object' || input === null || !Object.hasOwn(input, '__proto__')) {
+        return input;
+      }
+      const out: Record<string | symbol, unknown> = {};
+      for (const key of Object.keys(input)) {
+        out[key === '__proto__' ? PROTO_KEY : key] = (input as Record<string, unknown>)[key];
+      }
+      return out;
+    },
+    z.record(
+      z.union([z.string(), z.custom<typeof PROTO_KEY>((key) => key === PROTO_KEY)]),
+      AttributeValueSchema,
+    ),
+  )
+  .transform((attributes) => {
+    const out = attributes as Record<string | symbol, AttributeValue>;
+    if (!Object.hasOwn(out, PROTO_KEY)) return out as Record<string, AttributeValue>;
+    const value = out[PROTO_KEY]!;
+    delete out[PROTO_KEY];
+    setOwn(out as Record<string, unknown>, '__proto__', value);
+    return out as Record<string, AttributeValue>;
+  });
+export type Attributes = Record<string, AttributeValue>;
 
 const eventCommon = {
   trace_id: TraceIdSchema,

@@ -10,6 +10,11 @@ import type { CompletedSpan } from './sink.ts';
 
 type ChildEvent = UnstructuredLogEvent | MetricEvent;
 
+/** The raw events of one span that are not part of a completed span yet. */
+function heldIn(w: Waiting): number {
+  return w.events.length + (w.end ? 1 : 0);
+}
+
 interface OpenSpan {
   readonly start: StructuredLogEvent;
   readonly events: ChildEvent[];
@@ -25,7 +30,7 @@ interface Waiting {
 }
 
 export interface AssemblerLimits {
-  /** Open spans held at most; the oldest is evicted (and counted) beyond it. */
+  /** Open spans held at most; a new one beyond it is refused (and counted), so open roots stay whole. */
   readonly maxOpenSpans: number;
   /** An open span older than this is evicted (and counted). */
   readonly openSpanTimeoutMs: number;
@@ -38,19 +43,43 @@ export type DropReporter = (count: number, reason: string) => void;
 
 const RECENT_LIMIT = 10_000;
 
+/** A set of the last `limit` ids added, as a ring: Set iteration after many deletes is slow in V8. */
+class RecentIds {
+  private readonly ids = new Set<string>();
+  private readonly ring: (string | undefined)[];
+  private next = 0;
+
+  constructor(private readonly limit: number) {
+    this.ring = new Array(limit);
+  }
+
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+
+  add(id: string): void {
+    const evicted = this.ring[this.next];
+    if (evicted !== undefined) this.ids.delete(evicted);
+    this.ring[this.next] = id;
+    this.next = (this.next + 1) % this.limit;
+    this.ids.add(id);
+  }
+}
+
 /**
- * Builds completed spans from span start/end events and the logs and metrics
- * logged inside them. It runs once per dispatcher, for every sink that wants
- * whole spans, and holds memory only within its limits.
+ * Builds completed spans from raw span start/end events (written through
+ * `logEvent`) and the logs and metrics logged inside them. It runs once per
+ * dispatcher, for every sink that wants whole spans, and holds memory only
+ * within its limits. Spans of the tracing helpers complete themselves and
+ * are only noted here, so that raw events naming them are sorted correctly.
  */
 export class SpanAssembler {
   private readonly open = new Map<string, OpenSpan>();
   private readonly waiting = new Map<string, Waiting>();
   /** Span ids completed lately, to tell a late event from an early one. */
-  private readonly recent = new Set<string>();
-  /** The same ids in completion order, as a ring: Set iteration after many deletes is slow in V8. */
-  private readonly recentRing: (string | undefined)[] = new Array(RECENT_LIMIT);
-  private recentNext = 0;
+  private readonly recent = new RecentIds(RECENT_LIMIT);
+  /** Span ids refused lately (`open_span_limit`): their later events are refused alike. */
+  private readonly refused = new RecentIds(RECENT_LIMIT);
   private heldEvents = 0;
 
   constructor(
@@ -82,11 +111,20 @@ export class SpanAssembler {
           this.reportDrop(1, 'duplicate_span_start');
           return;
         }
+        const early = this.waiting.get(spanId);
+        if (this.open.size >= this.limits.maxOpenSpans) {
+          // Refuse the newest: the open spans are older, and roots open first.
+          this.refused.add(spanId);
+          this.reportDrop(1, 'open_span_limit');
+          if (early) {
+            this.waiting.delete(spanId);
+            this.giveUp(heldIn(early), 'open_span_limit');
+          }
+          return;
+        }
         this.heldEvents += 1;
         const span: OpenSpan = { start: event, events: [], openedAt: now };
         this.open.set(spanId, span);
-        if (this.open.size > this.limits.maxOpenSpans) this.evictOldest('open_span_limit');
-        const early = this.waiting.get(spanId);
         if (early) {
           this.waiting.delete(spanId);
           for (const e of early.events) span.events.push(e);
@@ -95,6 +133,10 @@ export class SpanAssembler {
         return;
       }
       if (payload.type === 'span_end') {
+        if (this.refused.has(spanId)) {
+          this.reportDrop(1, 'open_span_limit');
+          return;
+        }
         this.heldEvents += 1;
         const span = this.open.get(spanId);
         if (span) {
@@ -107,6 +149,11 @@ export class SpanAssembler {
           return;
         }
         const w = this.waitingFor(spanId, now);
+        if (!w) {
+          this.heldEvents -= 1;
+          this.reportDrop(1, 'orphan_limit');
+          return;
+        }
         if (w.end) {
           this.heldEvents -= 1;
           this.reportDrop(1, 'duplicate_span_end');
@@ -130,8 +177,37 @@ export class SpanAssembler {
       this.reportDrop(1, 'late_event');
       return;
     }
+    if (this.refused.has(spanId)) {
+      this.reportDrop(1, 'open_span_limit');
+      return;
+    }
+    const w = this.waitingFor(spanId, now);
+    if (!w) {
+      this.reportDrop(1, 'orphan_limit');
+      return;
+    }
     this.heldEvents += 1;
-    this.waitingFor(spanId, now).events.push(event);
+    w.events.push(event);
+  }
+
+  /**
+   * A span that completed itself (a tracing helper's): remembered, so that a
+   * raw event naming it later counts as late; raw logs that arrived for it
+   * before it ended are folded in.
+   */
+  adopt(span: CompletedSpan): CompletedSpan {
+    this.recent.add(span.span_id);
+    if (this.waiting.size === 0) return span;
+    const w = this.waiting.get(span.span_id);
+    if (!w) return span;
+    this.waiting.delete(span.span_id);
+    if (w.end) {
+      this.heldEvents -= 1;
+      this.reportDrop(1, 'duplicate_span_end');
+    }
+    if (w.events.length === 0) return span;
+    this.heldEvents -= w.events.length;
+    return { ...span, events: [...span.events, ...w.events] };
   }
 
   /** Gives up on spans and early events held past their limits. */
@@ -146,36 +222,28 @@ export class SpanAssembler {
     for (const [spanId, w] of this.waiting) {
       if (w.since > orphanDeadline) break;
       this.waiting.delete(spanId);
-      this.giveUp(w.events.length + (w.end ? 1 : 0), 'orphan_timeout');
+      this.giveUp(heldIn(w), 'orphan_timeout');
     }
   }
 
   /** Drops everything still held (at shutdown). */
   clear(reason: string): void {
     for (const span of this.open.values()) this.giveUp(1 + span.events.length, reason);
-    for (const w of this.waiting.values()) this.giveUp(w.events.length + (w.end ? 1 : 0), reason);
+    for (const w of this.waiting.values()) this.giveUp(heldIn(w), reason);
     this.open.clear();
     this.waiting.clear();
   }
 
-  private waitingFor(spanId: string, now: number): Waiting {
+  /** The waiting room for events of a span not started yet; `undefined` when it is full. */
+  private waitingFor(spanId: string, now: number): Waiting | undefined {
     let w = this.waiting.get(spanId);
     if (!w) {
+      // Full: refuse the newest, as for open spans.
+      if (this.waiting.size >= this.limits.maxOpenSpans) return undefined;
       w = { events: [], end: undefined, endTtl: undefined, since: now };
       this.waiting.set(spanId, w);
-      if (this.waiting.size > this.limits.maxOpenSpans) {
-        const [oldestId, oldest] = this.waiting.entries().next().value as [string, Waiting];
-        this.waiting.delete(oldestId);
-        this.giveUp(oldest.events.length + (oldest.end ? 1 : 0), 'orphan_limit');
-      }
     }
     return w;
-  }
-
-  private evictOldest(reason: string): void {
-    const [spanId, span] = this.open.entries().next().value as [string, OpenSpan];
-    this.open.delete(spanId);
-    this.giveUp(1 + span.events.length, reason);
   }
 
   private giveUp(count: number, reason: string): void {
@@ -192,10 +260,6 @@ export class SpanAssembler {
     out: CompletedSpan[],
   ): void {
     this.open.delete(spanId);
-    const evicted = this.recentRing[this.recentNext];
-    if (evicted !== undefined) this.recent.delete(evicted);
-    this.recentRing[this.recentNext] = spanId;
-    this.recentNext = (this.recentNext + 1) % RECENT_LIMIT;
     this.recent.add(spanId);
     this.heldEvents -= 2 + span.events.length;
     const start = span.start;
@@ -207,8 +271,9 @@ export class SpanAssembler {
     // Spans made by the helpers end with every attribute; only events written by
     // hand may leave start attributes out of the end event, and only then merge.
     let attributes = endAttrs;
-    for (const key in startAttrs) {
-      if (!(key in endAttrs)) {
+    for (const key of Object.keys(startAttrs)) {
+      // Own keys only: `constructor` or `toString` are attributes like any other.
+      if (!Object.hasOwn(endAttrs, key)) {
         attributes = { ...startAttrs, ...endAttrs };
         break;
       }

@@ -1,7 +1,9 @@
 import type { Context, Exception, SpanStatus as OtelSpanStatus } from '@opentelemetry/api';
+import { isThenable } from './async.ts';
+import { safeJson } from './attributes.ts';
 import { contextManager } from './context.ts';
 import type { Attributes, LogSeverity } from './schemas.ts';
-import { safeJson, type TelemetrySpan } from './span.ts';
+import type { TelemetrySpan } from './span.ts';
 
 /** What a helper's callback receives: the span it runs in. */
 export interface SpanHandle {
@@ -37,14 +39,6 @@ export const NOOP_SPAN: SpanHandle = Object.freeze({
   fail: () => {},
   isRecording: () => false,
 });
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as PromiseLike<unknown>).then === 'function'
-  );
-}
 
 function isAsyncGenerator(value: unknown): value is AsyncGenerator<unknown, unknown, unknown> {
   return Object.prototype.toString.call(value) === '[object AsyncGenerator]';

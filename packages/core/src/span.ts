@@ -11,90 +11,71 @@ import {
   TraceFlags,
   type TraceState,
 } from '@opentelemetry/api';
+import { copyAttributes, safeJson, setOwn, toAttributeValue } from './attributes.ts';
 import type {
   Attributes,
   AttributeValue,
   LogSeverity,
+  MetricEvent,
   SpanKind,
   SpanStatus,
-  TelemetryEvent,
+  StructuredLogEvent,
+  UnstructuredLogEvent,
 } from './schemas.ts';
-import { type EpochMicros, nowMicros } from './time.ts';
+import type { CompletedSpan } from './sink.ts';
+import { type EpochMicros, isEpochMicrosInRange, nowMicros } from './time.ts';
 
-/** Where a span sends its events: the dispatcher's unchecked enqueue. */
-export interface EventEmitter {
-  enqueue(event: TelemetryEvent, ttlSeconds: number | undefined): void;
+/** A log or metric inside a span. */
+export type ChildEvent = UnstructuredLogEvent | MetricEvent;
+
+/** Some sink takes raw events: spans emit their start, logs and end as events. */
+export const LANE_EVENTS = 1;
+/** Some sink takes completed spans: spans keep their logs and hand a CompletedSpan at the end. */
+export const LANE_SPANS = 2;
+
+/**
+ * Where a span reports: the pipeline's dispatcher. A span carries its own
+ * state (attributes, logs, status) and is never held by the pipeline while
+ * it is open. At its start and end the span hands itself over; the
+ * dispatcher turns it into events and a CompletedSpan when it drains, off the
+ * caller's path. Each method returns `undefined` when accepted, or why it was
+ * refused.
+ */
+export interface SpanRecorder {
+  /** `LANE_EVENTS | LANE_SPANS`, fixed for the pipeline's life: what the span must keep. */
+  readonly lanes: number;
+  spanStarted(span: TelemetrySpan): string | undefined;
+  spanEvent(event: ChildEvent): string | undefined;
+  /** `held`: events of this span held for span sinks until now (its start and its logs). */
+  spanEnded(span: TelemetrySpan, held: number): void;
+  /** An event of a span whose start was refused: refused for the same reason. */
+  refuse(reason: string): void;
 }
 
 const EMPTY: Readonly<Attributes> = Object.freeze({});
+const NO_EVENTS: readonly ChildEvent[] = Object.freeze([]);
 const END_OK = Object.freeze({ type: 'span_end' as const, status: 'ok' as const });
 
-/** Converts an OpenTelemetry time input to epoch microseconds. */
+/**
+ * Converts an OpenTelemetry time input to epoch microseconds; a value that is
+ * not a time within years 0001-9999 (NaN, 1e300, an invalid Date) means now.
+ */
 export function timeInputToMicros(time: TimeInput | undefined): EpochMicros {
   if (time === undefined) return nowMicros();
+  let micros: number;
   if (typeof time === 'number') {
     // The OTel API's number is milliseconds: since the epoch, or from
     // performance.timeOrigin when it is small (as performance.now() gives).
     const ms = time < 1e12 ? performance.timeOrigin + time : time;
-    return Math.round(ms * 1000);
+    micros = Math.round(ms * 1000);
+  } else if (time instanceof Date) {
+    micros = time.getTime() * 1000;
+  } else if (Array.isArray(time)) {
+    micros = time[0] * 1_000_000 + Math.round(time[1] / 1000);
+  } else {
+    return nowMicros();
   }
-  if (time instanceof Date) return time.getTime() * 1000;
-  return time[0] * 1_000_000 + Math.round(time[1] / 1000);
-}
-
-/** Makes a value storable as an attribute: primitives stay, the rest become JSON text. */
-export function toAttributeValue(value: unknown): AttributeValue | undefined {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return value;
-    case 'number':
-      return Number.isFinite(value) ? value : String(value);
-    case 'undefined':
-    case 'function':
-    case 'symbol':
-      return undefined;
-    case 'bigint':
-      return value.toString();
-    default:
-      return value === null ? null : safeJson(value);
-  }
-}
-
-/** JSON text for any value: never throws (cycles, BigInt, getters that throw). */
-export function safeJson(value: unknown, maxLength = 10_000): string {
-  try {
-    const seen = new WeakSet<object>();
-    const text = JSON.stringify(value, (_key, v: unknown) => {
-      if (typeof v === 'bigint') return v.toString();
-      if (typeof v === 'function') return `[Function ${v.name || 'anonymous'}]`;
-      if (typeof v === 'symbol') return v.toString();
-      if (v instanceof Error) return { name: v.name, message: v.message };
-      if (typeof v === 'object' && v !== null) {
-        if (seen.has(v)) return '[Circular]';
-        seen.add(v);
-      }
-      return v;
-    });
-    if (text === undefined) return String(value);
-    return text.length > maxLength ? `${text.slice(0, maxLength)}...` : text;
-  } catch {
-    try {
-      return String(value);
-    } catch {
-      return '[unserializable]';
-    }
-  }
-}
-
-export function copyAttributes(input: OtelAttributes | Attributes | undefined): Attributes {
-  const out: Attributes = {};
-  if (!input) return out;
-  for (const key in input) {
-    const v = toAttributeValue((input as Record<string, unknown>)[key]);
-    if (v !== undefined) out[key] = v;
-  }
-  return out;
+  return isEpochMicrosInRange(micros) ? micros : nowMicros();
 }
 
 /** Everything needed to start a span. */
@@ -112,8 +93,9 @@ export interface SpanInit {
 
 /**
  * A span of this toolkit. It is also a full `@opentelemetry/api` Span, so code
- * written for OpenTelemetry can use it as it is. Starting it logs a
- * `span_start` event; ending it logs `span_end` with every attribute.
+ * written for OpenTelemetry can use it as it is. It carries its own state:
+ * event sinks get its start, logs and end as events while it runs; span sinks
+ * get the CompletedSpan it builds when it ends.
  */
 export class TelemetrySpan implements OtelSpan {
   readonly trace_id: string;
@@ -122,58 +104,57 @@ export class TelemetrySpan implements OtelSpan {
   readonly start_time: EpochMicros;
   private spanName: string;
   private renamed = false;
+  private readonly kind: SpanKind;
   private readonly attrs: Attributes;
+  /** Logs and metrics, kept when some sink takes completed spans. */
+  private children: ChildEvent[] | undefined;
   private ended = false;
+  private endTime: EpochMicros = 0;
+  private readonly startAttributes: Readonly<Attributes>;
+  private readonly startName: string;
+  private readonly startKind: SpanKind | undefined;
+  /** Whether the dispatcher already turned this span's start into an event. */
+  private startMaterialized = false;
+  /** Set when the pipeline refused the start: everything after is refused alike. */
+  private refused: string | undefined;
   private status: SpanStatus = 'ok';
   private statusMessage: string | undefined;
   private context: SpanContext | undefined;
   /** W3C tracestate inherited from the trace's remote parent, if any. */
   readonly traceState: TraceState | undefined;
-  private readonly emitter: EventEmitter;
+  private readonly recorder: SpanRecorder;
   private readonly ttlSeconds: number | undefined;
 
-  constructor(emitter: EventEmitter, init: SpanInit) {
-    this.emitter = emitter;
+  constructor(recorder: SpanRecorder, init: SpanInit) {
+    this.recorder = recorder;
     this.trace_id = init.traceId;
     this.span_id = init.spanId;
     this.parent_span_id = init.parentSpanId;
     this.spanName = init.name;
+    this.kind = init.kind ?? 'internal';
     this.traceState = init.traceState;
     this.ttlSeconds = init.ttlSeconds;
     this.start_time = init.startTime ?? nowMicros();
     let startAttributes: Readonly<Attributes> = EMPTY;
     this.attrs = {};
     if (init.attributes) {
-      // Two objects built key by key: object spread here made later
-      // setAttribute calls several times slower (V8 dictionary-mode clones).
-      const snapshot: Attributes = {};
+      // Built key by key: object spread here made later setAttribute calls
+      // several times slower (V8 dictionary-mode clones). The start event
+      // keeps its own copy (only event sinks see it).
+      const snapshot: Attributes | undefined = recorder.lanes & LANE_EVENTS ? {} : undefined;
       const input = init.attributes as Record<string, unknown>;
       for (const key of Object.keys(input)) {
         const v = toAttributeValue(input[key]);
         if (v === undefined) continue;
-        snapshot[key] = v;
-        this.attrs[key] = v;
+        if (snapshot) setOwn(snapshot, key, v);
+        setOwn(this.attrs, key, v);
       }
-      startAttributes = snapshot;
+      if (snapshot) startAttributes = snapshot;
     }
-    emitter.enqueue(
-      {
-        type: 'structured_log',
-        trace_id: this.trace_id,
-        span_id: this.span_id,
-        timestamp: this.start_time,
-        attributes: startAttributes,
-        payload: init.kind
-          ? {
-              type: 'span_start',
-              name: init.name,
-              parent_span_id: init.parentSpanId,
-              kind: init.kind,
-            }
-          : { type: 'span_start', name: init.name, parent_span_id: init.parentSpanId },
-      },
-      this.ttlSeconds,
-    );
+    this.startAttributes = startAttributes;
+    this.startName = init.name;
+    this.startKind = init.kind;
+    this.refused = recorder.spanStarted(this);
   }
 
   get name(): string {
@@ -199,54 +180,65 @@ export class TelemetrySpan implements OtelSpan {
   setAttribute(key: string, value: OtelAttributeValue | AttributeValue | unknown): this {
     if (this.ended) return this;
     const t = typeof value;
-    if (t === 'string' || t === 'boolean' || (t === 'number' && Number.isFinite(value))) {
+    if (
+      (t === 'string' || t === 'boolean' || (t === 'number' && Number.isFinite(value))) &&
+      key !== '__proto__'
+    ) {
       this.attrs[key] = value as AttributeValue;
     } else {
       const v = toAttributeValue(value);
-      if (v !== undefined) this.attrs[key] = v;
+      if (v !== undefined) setOwn(this.attrs, key, v);
     }
     return this;
   }
 
   setAttributes(attributes: OtelAttributes | Attributes): this {
-    for (const key in attributes)
+    for (const key of Object.keys(attributes)) {
       this.setAttribute(key, (attributes as Record<string, unknown>)[key]);
+    }
     return this;
+  }
+
+  /** Hands a log or metric of this span to the pipeline, and keeps it for the completed span. */
+  private child(event: ChildEvent): void {
+    if (this.refused !== undefined) {
+      this.recorder.refuse(this.refused);
+      return;
+    }
+    if (this.recorder.spanEvent(event) !== undefined) return;
+    if (this.recorder.lanes & LANE_SPANS) {
+      if (this.children) this.children.push(event);
+      else this.children = [event];
+    }
   }
 
   /** Logs a message inside this span. */
   log(message: string, severity: LogSeverity = 'info', attributes?: Attributes): void {
     if (this.ended) return;
-    this.emitter.enqueue(
-      {
-        type: 'unstructured_log',
-        trace_id: this.trace_id,
-        span_id: this.span_id,
-        timestamp: nowMicros(),
-        attributes: attributes ? copyAttributes(attributes) : EMPTY,
-        message,
-        severity,
-      },
-      this.ttlSeconds,
-    );
+    this.child({
+      type: 'unstructured_log',
+      trace_id: this.trace_id,
+      span_id: this.span_id,
+      timestamp: nowMicros(),
+      attributes: attributes ? copyAttributes(attributes) : EMPTY,
+      message,
+      severity,
+    });
   }
 
   /** Records a metric inside this span (Llama Stack's MetricEvent). */
   metric(metric: string, value: number, unit = '', attributes?: Attributes): void {
     if (this.ended || !Number.isFinite(value) || !metric) return;
-    this.emitter.enqueue(
-      {
-        type: 'metric',
-        trace_id: this.trace_id,
-        span_id: this.span_id,
-        timestamp: nowMicros(),
-        attributes: attributes ? copyAttributes(attributes) : EMPTY,
-        metric,
-        value,
-        unit,
-      },
-      this.ttlSeconds,
-    );
+    this.child({
+      type: 'metric',
+      trace_id: this.trace_id,
+      span_id: this.span_id,
+      timestamp: nowMicros(),
+      attributes: attributes ? copyAttributes(attributes) : EMPTY,
+      metric,
+      value,
+      unit,
+    });
   }
 
   addEvent(name: string, attributesOrTime?: OtelAttributes | TimeInput, time?: TimeInput): this {
@@ -256,18 +248,15 @@ export class TelemetrySpan implements OtelSpan {
       attributesOrTime instanceof Date ||
       Array.isArray(attributesOrTime);
     const attributes = isTime ? undefined : (attributesOrTime as OtelAttributes | undefined);
-    this.emitter.enqueue(
-      {
-        type: 'unstructured_log',
-        trace_id: this.trace_id,
-        span_id: this.span_id,
-        timestamp: timeInputToMicros(isTime ? (attributesOrTime as TimeInput) : time),
-        attributes: attributes ? copyAttributes(attributes) : EMPTY,
-        message: name,
-        severity: 'info',
-      },
-      this.ttlSeconds,
-    );
+    this.child({
+      type: 'unstructured_log',
+      trace_id: this.trace_id,
+      span_id: this.span_id,
+      timestamp: timeInputToMicros(isTime ? (attributesOrTime as TimeInput) : time),
+      attributes: attributes ? copyAttributes(attributes) : EMPTY,
+      message: name,
+      severity: 'info',
+    });
     return this;
   }
 
@@ -307,18 +296,15 @@ export class TelemetrySpan implements OtelSpan {
     this.attrs['error.message'] = message;
     const attributes: Attributes = { 'exception.type': type, 'exception.message': message };
     if (stack) attributes['exception.stacktrace'] = stack;
-    this.emitter.enqueue(
-      {
-        type: 'unstructured_log',
-        trace_id: this.trace_id,
-        span_id: this.span_id,
-        timestamp: timeInputToMicros(time),
-        attributes,
-        message,
-        severity: 'error',
-      },
-      this.ttlSeconds,
-    );
+    this.child({
+      type: 'unstructured_log',
+      trace_id: this.trace_id,
+      span_id: this.span_id,
+      timestamp: timeInputToMicros(time),
+      attributes,
+      message,
+      severity: 'error',
+    });
   }
 
   /** Marks the span failed because of `error`, without ending it. */
@@ -343,28 +329,68 @@ export class TelemetrySpan implements OtelSpan {
   end(endTime?: TimeInput): void {
     if (this.ended) return;
     this.ended = true;
-    const endMicros = endTime === undefined ? nowMicros() : timeInputToMicros(endTime);
-    const status = this.status;
-    const payload =
-      status === 'ok' && !this.renamed
-        ? END_OK
-        : {
-            type: 'span_end' as const,
-            status,
-            ...(this.statusMessage !== undefined ? { status_message: this.statusMessage } : {}),
-            ...(this.renamed ? { name: this.spanName } : {}),
-          };
-    this.emitter.enqueue(
-      {
+    if (this.refused !== undefined) {
+      this.recorder.refuse(this.refused);
+      return;
+    }
+    this.endTime = endTime === undefined ? nowMicros() : timeInputToMicros(endTime);
+    this.recorder.spanEnded(this, 1 + (this.children ? this.children.length : 0));
+  }
+
+  /**
+   * @internal The dispatcher's drain: this span's next event for event sinks,
+   * its `span_start` the first time and its `span_end` the second.
+   */
+  materializeEvent(): StructuredLogEvent {
+    if (!this.startMaterialized) {
+      this.startMaterialized = true;
+      const kind = this.startKind;
+      return {
         type: 'structured_log',
         trace_id: this.trace_id,
         span_id: this.span_id,
-        timestamp: endMicros,
-        attributes: this.attrs,
-        payload,
-      },
-      this.ttlSeconds,
-    );
+        timestamp: this.start_time,
+        attributes: this.startAttributes,
+        payload: kind
+          ? { type: 'span_start', name: this.startName, parent_span_id: this.parent_span_id, kind }
+          : { type: 'span_start', name: this.startName, parent_span_id: this.parent_span_id },
+      };
+    }
+    const status = this.status;
+    return {
+      type: 'structured_log',
+      trace_id: this.trace_id,
+      span_id: this.span_id,
+      timestamp: this.endTime,
+      attributes: this.attrs,
+      payload:
+        status === 'ok' && !this.renamed
+          ? END_OK
+          : {
+              type: 'span_end' as const,
+              status,
+              ...(this.statusMessage !== undefined ? { status_message: this.statusMessage } : {}),
+              ...(this.renamed ? { name: this.spanName } : {}),
+            },
+    };
+  }
+
+  /** @internal The dispatcher's drain: this span, ended, for span sinks. */
+  toCompleted(): CompletedSpan {
+    return {
+      trace_id: this.trace_id,
+      span_id: this.span_id,
+      parent_span_id: this.parent_span_id,
+      name: this.spanName,
+      kind: this.kind,
+      start_time: this.start_time,
+      end_time: this.endTime,
+      status: this.status,
+      status_message: this.statusMessage,
+      attributes: this.attrs,
+      events: this.children ?? NO_EVENTS,
+      ttl_seconds: this.ttlSeconds,
+    };
   }
 }
 

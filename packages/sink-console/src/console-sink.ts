@@ -1,120 +1,108 @@
-import type { SinkContext, TelemetryEvent, TelemetrySink } from '@telemetry/core';
+import {
+  defineSink,
+  type SinkContext,
+  type TelemetryEvent,
+  type TelemetrySink,
+} from '@telemetry/core/sink';
 import { ansi, detectColor, plain } from './color.ts';
 import { ConsoleStreamError } from './errors.ts';
 import { createHumanFormatter, type EventFormatter } from './human-format.ts';
 import { createJsonFormatter } from './json-format.ts';
-import { type ConsoleSinkOptions, resolveOptions } from './options.ts';
-import { type Chunk, type DropReason, StreamWriter } from './stream-writer.ts';
+import {
+  type ConsoleSinkOptions,
+  ConsoleSinkOptionsSchema,
+  type ResolvedOptions,
+} from './options.ts';
+import { StreamWriter } from './stream-writer.ts';
+
+function createConsole(
+  options: ResolvedOptions,
+  context: SinkContext,
+): Omit<TelemetrySink, 'name'> {
+  const stream = options.stream ?? process.stdout;
+  const color = options.format === 'human' && detectColor(stream, options.color);
+  const paint = color ? ansi : plain;
+  const format: EventFormatter =
+    options.format === 'json'
+      ? createJsonFormatter(options)
+      : createHumanFormatter({ ...options, paint });
+  const writer = new StreamWriter(stream, {
+    dropped: (count, reason) => context.recordDropped(count, reason),
+    failed: (error) => context.reportError(new ConsoleStreamError(options.name, { cause: error })),
+  });
+  let closed = false;
+
+  return {
+    writeEvents(events: readonly TelemetryEvent[]): undefined | Promise<void> {
+      if (closed) {
+        context.recordDropped(events.length, 'after_shutdown');
+        return undefined;
+      }
+      let text = '';
+      let failed = 0;
+      let firstError: unknown;
+      for (const event of events) {
+        try {
+          text += format(event);
+        } catch (error) {
+          // Only an event that bypassed validation can get here; count it and go on.
+          failed++;
+          firstError ??= error;
+        }
+      }
+      if (failed > 0) {
+        context.recordDropped(failed, 'format_error');
+        context.reportError(firstError);
+      }
+      // Resolves when the stream took it and can take more: that is the backpressure.
+      return text ? writer.write(text, events.length - failed) : undefined;
+    },
+
+    /** Where the dispatcher dropped events for this sink (its backlog was full): say so, in order. */
+    onGap(count: number, reason: string): void {
+      writer.note(
+        options.format === 'json'
+          ? `${JSON.stringify({ type: 'console_sink_dropped', dropped: count, reason })}\n`
+          : `${paint('notice', `... ${count} event${count === 1 ? '' : 's'} not shown: ${reason === 'sink_backlog' ? 'the output stream was too slow' : reason}`)}\n`,
+      );
+    },
+
+    async forceFlush(): Promise<void> {
+      // Nothing is held here: what waits for a slow stream waits in the dispatcher.
+    },
+
+    async shutdown(): Promise<void> {
+      closed = true;
+      writer.close();
+    },
+  };
+}
+
+/**
+ * The console sink's definition: options schema, Llama Stack config (it reads
+ * none: `sinks: [console]` is all), and how to create it.
+ */
+export const consoleSink = defineSink({
+  type: 'console',
+  options: ConsoleSinkOptionsSchema,
+  create: createConsole,
+});
 
 /**
  * A sink that prints spans, logs and metrics as they happen: aligned,
  * indented lines for people, or JSON lines for tools.
  *
  * It consumes raw events in order (`writeEvents`), so a span's START line
- * appears when the span starts. Writing never throws and never waits for the
- * stream; what a stalled stream cannot take is buffered up to
- * `maxBufferBytes`, then dropped and counted through the `SinkContext`.
+ * appears when the span starts. Writing never throws into the application and
+ * never blocks it: a write resolves once the stream can take more, and what
+ * comes meanwhile waits in core's bounded backlog for this sink.
  *
  * @throws TelemetryValidationError when an option is invalid (all problems listed at once).
  */
 export function createConsoleSink(options: ConsoleSinkOptions = {}): TelemetrySink {
-  const o = resolveOptions(options);
-  const color = o.format === 'human' && detectColor(o.stream, o.color);
-  const paint = color ? ansi : plain;
-  const format: EventFormatter =
-    o.format === 'json' ? createJsonFormatter(o) : createHumanFormatter({ ...o, paint });
-
-  let context: SinkContext | undefined;
-  let closed = false;
-
-  // Drops are reported a microtask later: core moves them from `delivered`, and
-  // the batch being written counts as delivered only once writeEvents returns.
-  let unreported: Record<string, number> = {};
-  let reportScheduled = false;
-  const reportDrops = () => {
-    reportScheduled = false;
-    const drops = unreported;
-    unreported = {};
-    for (const reason in drops) {
-      try {
-        context?.recordDropped(drops[reason]!, reason);
-      } catch {
-        // A failing context must not turn into a throw on the application's path.
-      }
-    }
-  };
-  const recordDropped = (count: number, reason: DropReason) => {
-    unreported[reason] = (unreported[reason] ?? 0) + count;
-    if (!reportScheduled) {
-      reportScheduled = true;
-      queueMicrotask(reportDrops);
-    }
-  };
-  const reportError = (error: unknown) => {
-    try {
-      if (context) context.reportError(error);
-      else process.emitWarning(error instanceof Error ? error.message : String(error));
-    } catch {
-      // As above.
-    }
-  };
-
-  const writer = new StreamWriter(
-    o.stream,
-    o.maxBufferBytes,
-    {
-      dropped: recordDropped,
-      failed: (error) => reportError(new ConsoleStreamError(o.name, { cause: error })),
-    },
-    (count) =>
-      o.format === 'json'
-        ? `${JSON.stringify({ type: 'console_sink_dropped', dropped: count, reason: 'backpressure' })}\n`
-        : `${paint('notice', `... ${count} event${count === 1 ? '' : 's'} not shown: the output stream was too slow`)}\n`,
-  );
-
-  return {
-    name: o.name,
-
-    attach(ctx: SinkContext): void {
-      context = ctx;
-    },
-
-    writeEvents(events: readonly TelemetryEvent[]): void {
-      if (closed) {
-        recordDropped(events.length, 'after_shutdown');
-        return;
-      }
-      const chunks: Chunk[] = [];
-      let failed = 0;
-      let firstError: unknown;
-      for (const event of events) {
-        let text: string;
-        try {
-          text = format(event);
-        } catch (error) {
-          // Only an event that bypassed validation can get here; count it and go on.
-          failed++;
-          firstError ??= error;
-          continue;
-        }
-        if (text) chunks.push({ text, events: 1 });
-      }
-      if (failed > 0) {
-        recordDropped(failed, 'format_error');
-        reportError(firstError);
-      }
-      writer.write(chunks);
-    },
-
-    forceFlush(): Promise<void> {
-      return writer.whenIdle(o.flushTimeoutMs);
-    },
-
-    async shutdown(): Promise<void> {
-      if (closed) return;
-      closed = true;
-      await writer.whenIdle(o.flushTimeoutMs);
-      writer.close();
-    },
-  };
+  return consoleSink.create(options);
 }
+
+/** Defaults of every option but `stream` (`process.stdout`) and `color` (detected), from the schema. */
+export const CONSOLE_SINK_DEFAULTS: Readonly<Omit<ResolvedOptions, 'stream' | 'color'>> =
+  Object.freeze(consoleSink.parseOptions({}));

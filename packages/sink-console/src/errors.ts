@@ -1,4 +1,4 @@
-import { TelemetryError } from '@telemetry/core';
+import { TelemetryError } from '@telemetry/core/sink';
 
 /** The stream a console sink writes to failed (closed pipe, destroyed stream); the sink stops writing to it. */
 export class ConsoleStreamError extends TelemetryError {

@@ -5,9 +5,10 @@ import type {
   StructuredLogEvent,
   TelemetryEvent,
   UnstructuredLogEvent,
-} from '@telemetry/core';
+} from '@telemetry/core/sink';
+import { SEVERITY_RANK } from '@telemetry/core/sink';
 import type { Paint, StyleRole } from './color.ts';
-import { type ConsoleTimeZone, SEVERITY_RANK, type StartLines } from './options.ts';
+import type { ConsoleTimeZone, StartLines } from './options.ts';
 import { type OpenSpan, SpanTracker } from './span-tracker.ts';
 import { clockTime, cut, durationMs, printableLines, severityOf } from './text.ts';
 

@@ -1,6 +1,5 @@
-import { type LogSeverity, toIsoMicros } from '@telemetry/core';
+import { type LogSeverity, SEVERITY_RANK, toIsoMicros } from '@telemetry/core/sink';
 import type { EventFormatter } from './human-format.ts';
-import { SEVERITY_RANK } from './options.ts';
 import { SpanTracker } from './span-tracker.ts';
 import { severityOf } from './text.ts';
 

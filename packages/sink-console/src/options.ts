@@ -1,4 +1,4 @@
-import { type LogSeverity, TelemetryValidationError, type ValidationIssue } from '@telemetry/core';
+import { SinkNameSchema, z } from '@telemetry/core/sink';
 
 /** `'human'`: aligned, indented lines for people. `'json'`: one JSON object per event, for `jq` and log shippers. */
 export type ConsoleFormat = 'human' | 'json';
@@ -12,169 +12,88 @@ export type ConsoleTimeZone = 'utc' | 'local';
  */
 export type StartLines = boolean | 'all';
 
-export interface ConsoleSinkOptions {
+const SEVERITIES = ['verbose', 'debug', 'info', 'warn', 'error', 'critical'] as const;
+
+function oneOf(values: readonly string[]): string {
+  return `expected one of ${values.map((v) => JSON.stringify(v)).join(', ')}`;
+}
+
+/**
+ * The console sink's options: their validation and every default, in one
+ * place (the types below are inferred from it).
+ */
+export const ConsoleSinkOptionsSchema = z.strictObject({
   /**
    * Names the sink in stats and error messages.
    * @default 'console'
    */
-  name?: string;
+  name: SinkNameSchema.default('console'),
   /**
    * Where lines go. The sink never ends or closes it.
-   * @default process.stdout
+   * @default process.stdout (looked up when the sink is created)
    */
-  stream?: NodeJS.WritableStream;
+  stream: z
+    .custom<NodeJS.WritableStream>(
+      (s) =>
+        typeof s === 'object' &&
+        s !== null &&
+        typeof (s as NodeJS.WritableStream).write === 'function',
+      {
+        error:
+          'expected a writable stream (an object with a write() method), such as process.stderr',
+      },
+    )
+    .optional(),
   /**
    * Output format.
    * @default 'human'
    */
-  format?: ConsoleFormat;
+  format: z.enum(['human', 'json'], { error: oneOf(['human', 'json']) }).default('human'),
   /**
    * Logs below this severity are not printed. Span lines count as `info` (a
    * failed span's END line as `error`) and metrics as `info`, so `'warn'` shows
    * warnings, errors and failed spans only.
    * @default 'info'
    */
-  minSeverity?: LogSeverity;
+  minSeverity: z.enum(SEVERITIES, { error: oneOf(SEVERITIES) }).default('info'),
   /**
    * Print attributes (of spans and logs) under their line; in JSON, include the `attributes` field.
    * @default true
    */
-  attributes?: boolean;
+  attributes: z.boolean({ error: 'expected true or false' }).default(true),
   /**
    * Which spans print a START line (human format only; JSON prints every event).
    * @default true
    */
-  startLines?: StartLines;
+  startLines: z
+    .union([z.boolean(), z.literal('all')], { error: 'expected true, false or "all"' })
+    .default(true),
   /**
    * Force colours on or off. When left out: off if `FORCE_COLOR` is `0` or
    * `false`, on if `FORCE_COLOR` is set otherwise; else off if `NO_COLOR` (or
    * `NODE_DISABLE_COLORS`) is set, or `TERM` is `dumb`; else on when the stream is a TTY.
    * @default undefined (detected)
    */
-  color?: boolean;
+  color: z.boolean({ error: 'expected true or false' }).optional(),
   /**
    * Clock times in the human format, in UTC or in the process's local time zone (`TZ`).
    * @default 'utc'
    */
-  timeZone?: ConsoleTimeZone;
+  timeZone: z.enum(['utc', 'local'], { error: oneOf(['utc', 'local']) }).default('utc'),
   /**
-   * Attribute values longer than this many characters are cut to this length, ending in `...`.
+   * Attribute values longer than this many characters are cut to this length,
+   * ending in `...` (which needs three characters, hence the minimum).
    * @default 1000
    */
-  maxValueLength?: number;
-  /**
-   * Bytes of output held while the stream is not draining (its `write()`
-   * returned `false`); beyond this, events are dropped and counted as `backpressure`.
-   * @default 1048576 (1 MiB)
-   */
-  maxBufferBytes?: number;
-  /**
-   * How long `forceFlush()` and `shutdown()` wait for a stalled stream before giving up.
-   * @default 5000
-   */
-  flushTimeoutMs?: number;
-}
-
-/** Defaults of every option but `stream` (which is `process.stdout`, looked up when the sink is created). */
-export const CONSOLE_SINK_DEFAULTS: Readonly<
-  Required<Omit<ConsoleSinkOptions, 'stream' | 'color'>>
-> & {
-  readonly color: boolean | undefined;
-} = Object.freeze({
-  name: 'console',
-  format: 'human',
-  minSeverity: 'info',
-  attributes: true,
-  startLines: true,
-  color: undefined,
-  timeZone: 'utc',
-  maxValueLength: 1000,
-  maxBufferBytes: 1_048_576,
-  flushTimeoutMs: 5000,
+  maxValueLength: z
+    .number({ error: 'expected a whole number of at least 3' })
+    .int({ error: 'expected a whole number of at least 3' })
+    .min(3, { error: 'expected a whole number of at least 3' })
+    .default(1000),
 });
 
-export interface ResolvedOptions {
-  readonly name: string;
-  readonly stream: NodeJS.WritableStream;
-  readonly format: ConsoleFormat;
-  readonly minSeverity: LogSeverity;
-  readonly attributes: boolean;
-  readonly startLines: StartLines;
-  readonly color: boolean | undefined;
-  readonly timeZone: ConsoleTimeZone;
-  readonly maxValueLength: number;
-  readonly maxBufferBytes: number;
-  readonly flushTimeoutMs: number;
-}
+/** Options of `createConsoleSink`; each is documented, with its default, in `ConsoleSinkOptionsSchema`. */
+export type ConsoleSinkOptions = z.input<typeof ConsoleSinkOptionsSchema>;
 
-const SEVERITIES: readonly LogSeverity[] = [
-  'verbose',
-  'debug',
-  'info',
-  'warn',
-  'error',
-  'critical',
-];
-
-/** Rank of each severity, for the `minSeverity` filter. */
-export const SEVERITY_RANK: Readonly<Record<LogSeverity, number>> = Object.freeze({
-  verbose: 0,
-  debug: 1,
-  info: 2,
-  warn: 3,
-  error: 4,
-  critical: 5,
-});
-
-function list(values: readonly unknown[]): string {
-  return values.map((v) => JSON.stringify(v)).join(', ');
-}
-
-/** Fills in defaults and checks every option, reporting all problems at once. */
-export function resolveOptions(options: ConsoleSinkOptions = {}): ResolvedOptions {
-  const o = { ...CONSOLE_SINK_DEFAULTS, ...stripUndefined(options) };
-  const issues: ValidationIssue[] = [];
-  const bad = (key: string, message: string) => issues.push({ path: `options.${key}`, message });
-
-  if (typeof o.name !== 'string' || o.name === '') bad('name', 'expected a non-empty string');
-  if (o.format !== 'human' && o.format !== 'json')
-    bad('format', `expected one of ${list(['human', 'json'])}`);
-  if (!SEVERITIES.includes(o.minSeverity))
-    bad('minSeverity', `expected one of ${list(SEVERITIES)}`);
-  if (typeof o.attributes !== 'boolean') bad('attributes', 'expected true or false');
-  if (typeof o.startLines !== 'boolean' && o.startLines !== 'all') {
-    bad('startLines', `expected true, false or "all"`);
-  }
-  if (o.color !== undefined && typeof o.color !== 'boolean') bad('color', 'expected true or false');
-  if (o.timeZone !== 'utc' && o.timeZone !== 'local')
-    bad('timeZone', `expected one of ${list(['utc', 'local'])}`);
-  // `...` needs three characters, so a shorter cut could not say that it cut.
-  if (!Number.isInteger(o.maxValueLength) || o.maxValueLength < 3) {
-    bad('maxValueLength', 'expected a whole number of at least 3');
-  }
-  if (!Number.isInteger(o.maxBufferBytes) || o.maxBufferBytes < 0) {
-    bad('maxBufferBytes', 'expected a whole number of bytes, 0 or more');
-  }
-  if (typeof o.flushTimeoutMs !== 'number' || !(o.flushTimeoutMs >= 0)) {
-    bad('flushTimeoutMs', 'expected a number of milliseconds, 0 or more');
-  }
-
-  const stream = options.stream ?? process.stdout;
-  if (typeof stream !== 'object' || stream === null || typeof stream.write !== 'function') {
-    bad(
-      'stream',
-      'expected a writable stream (an object with a write() method), such as process.stderr',
-    );
-  }
-
-  if (issues.length > 0) throw new TelemetryValidationError('console sink options', issues);
-  return { ...o, stream };
-}
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [k, v] of Object.entries(value)) {
-    if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  }
-  return out;
-}
+/** The options after validation, defaults filled in. */
+export type ResolvedOptions = z.output<typeof ConsoleSinkOptionsSchema>;

@@ -133,8 +133,12 @@ describe('in a real process, writing to process.stdout', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     child.stdout.destroy();
     expect(code).toBe(0);
-    const report = JSON.parse(stderr.trim()) as {
+    // Drop warnings come first; the child's report is the last line.
+    const lines = stderr.trim().split('\n');
+    expect(lines.slice(0, -1).some((line) => line.includes('for "console"'))).toBe(true);
+    const report = JSON.parse(lines.at(-1)!) as {
       flushed: boolean;
+      shutdownMs: number;
       logged: number;
       stats: {
         accepted: number;
@@ -144,13 +148,19 @@ describe('in a real process, writing to process.stdout', () => {
         >;
       };
     };
-    // Every log call returned and flush() resolved although the reader never read.
-    expect(report.flushed).toBe(true);
+    // Every log call returned; flush() and shutdown() ended at their deadlines
+    // although the reader never read.
+    expect(report.flushed).toBe(false);
+    expect(report.shutdownMs).toBeLessThan(5_000);
     expect(report.stats.accepted).toBe(report.logged + 2 * 40);
     const console = report.stats.sinks.console!;
-    expect(console.dropped.backpressure).toBeGreaterThan(0);
+    expect(console.dropped.sink_backlog).toBeGreaterThan(0);
+    expect(console.dropped.shutdown_timeout).toBeGreaterThan(0);
+    expect(console.pending).toBe(0);
     const dropped = Object.values(console.dropped).reduce((a, b) => a + b, 0);
-    expect(console.delivered + dropped + console.pending).toBe(report.stats.accepted);
+    expect(console.delivered + dropped).toBe(report.stats.accepted);
+    // The loss is summed up once, at shutdown.
+    expect(lines.filter((line) => line.startsWith('[telemetry] shutdown:'))).toHaveLength(1);
   });
 });
 

@@ -1,4 +1,4 @@
-import type { Attributes, EpochMicros } from '@telemetry/core';
+import type { Attributes, EpochMicros } from '@telemetry/core/sink';
 
 export interface OpenSpan {
   readonly name: string;

@@ -1,4 +1,4 @@
-import type { EpochMicros, LogSeverity, TelemetryEvent } from '@telemetry/core';
+import type { EpochMicros, LogSeverity, TelemetryEvent } from '@telemetry/core/sink';
 import type { ConsoleTimeZone } from './options.ts';
 
 /** The severity an event is filtered by: logs their own, a failed span's end `error`, everything else `info`. */

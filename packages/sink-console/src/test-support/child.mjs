@@ -45,7 +45,9 @@ if (mode === 'print' || mode === 'epipe') {
 if (mode === 'stall') {
   const telemetry = createTelemetry({
     batchSize: 500,
-    sinks: [createConsoleSink({ maxBufferBytes: 64 * 1024, flushTimeoutMs: 100 })],
+    sinkCapacity: 5_000,
+    sinks: [createConsoleSink()],
+    warn: (message) => process.stderr.write(`${message}\n`),
   });
   const logger = telemetry.createLogger();
   const rounds = 40;
@@ -58,10 +60,11 @@ if (mode === 'stall') {
     // Let the dispatcher hand each round to the sink, as a running application would.
     await new Promise((resolve) => setImmediate(resolve));
   }
-  const flushed = await telemetry.flush({ timeoutMs: 10_000 });
-  await new Promise((resolve) => setImmediate(resolve));
+  const flushed = await telemetry.flush({ timeoutMs: 300 });
+  const started = Date.now();
+  await telemetry.shutdown({ timeoutMs: 300 });
   process.stderr.write(
-    `${JSON.stringify({ flushed, logged: rounds * perRound, stats: telemetry.stats() })}\n`,
+    `${JSON.stringify({ flushed, shutdownMs: Date.now() - started, logged: rounds * perRound, stats: telemetry.stats() })}\n`,
   );
   // The parent never reads: exit without waiting for stdout.
   process.exit(0);
