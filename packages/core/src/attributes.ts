@@ -1,22 +1,5 @@
+import { setOwn } from './own-property.ts';
 import type { AttributeValue } from './schemas.ts';
-
-/**
- * Sets `key` as an own property. Plain assignment would change the prototype
- * for `__proto__` (and lose the attribute); every other key assigns as usual,
- * which keeps objects in V8's fast mode.
- */
-export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') {
-    Object.defineProperty(target, key, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  } else {
-    target[key] = value;
-  }
-}
 
 /** Makes a value storable as an attribute: primitives stay, the rest become JSON text. */
 export function toAttributeValue(value: unknown): AttributeValue | undefined {

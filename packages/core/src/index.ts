@@ -17,7 +17,6 @@ export {
   TelemetryStoreRequiredError,
   TelemetryValidationError,
 } from './errors.ts';
-export { getGlobalTelemetry } from './global.ts';
 export { generateSpanId, generateTraceId, isValidSpanId, isValidTraceId } from './ids.ts';
 export type { Logger, LoggerOptions } from './logger.ts';
 export type { MemorySink, MemorySinkOptions } from './memory-sink.ts';
@@ -88,7 +87,7 @@ export { eventCountOf } from './sink.ts';
 export type { TelemetrySpan } from './span.ts';
 export type { SpanOptionsLite, TracedOptions, TraceOptions } from './span-factory.ts';
 export type { SpanHandle } from './span-runner.ts';
-export { createTelemetry, Telemetry } from './telemetry.ts';
+export { createTelemetry, getGlobalTelemetry, Telemetry } from './telemetry.ts';
 export type { EpochMicros } from './time.ts';
 export {
   MAX_EPOCH_MICROS,

@@ -10,7 +10,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { contextManager } from './context.ts';
-import { getGlobalTelemetry, globalSlot } from './global.ts';
+import { globalSlot, registeredPipeline } from './global.ts';
 import { W3CTraceContextPropagator } from './propagation.ts';
 import type { SpanKind } from './schemas.ts';
 import { timeInputToMicros } from './span.ts';
@@ -96,14 +96,14 @@ const globalTracerProvider: TracerProvider = {
   getTracer(name: string): Tracer {
     return {
       startSpan(spanName, options, context) {
-        const t = getGlobalTelemetry();
+        const t = registeredPipeline();
         if (t) return t.tracerProvider.getTracer(name).startSpan(spanName, options, context);
         return trace.wrapSpanContext(
           trace.getSpanContext(context ?? contextManager.active()) ?? INVALID,
         );
       },
       startActiveSpan(spanName: string, ...rest: unknown[]) {
-        const t = getGlobalTelemetry();
+        const t = registeredPipeline();
         const tracer = t ? t.tracerProvider.getTracer(name) : undefined;
         if (tracer)
           return (tracer.startActiveSpan as (...a: unknown[]) => unknown)(spanName, ...rest);

@@ -1,6 +1,5 @@
-import { getGlobalTelemetry } from './global.ts';
 import { uninstallShutdownHooks } from './shutdown-hooks.ts';
-import type { Telemetry } from './telemetry.ts';
+import { getGlobalTelemetry, type Telemetry } from './telemetry.ts';
 
 // On globalThis, so that a hot-reloaded copy of this module still finds the
 // pipeline it registered before. The key is the one provider-meta-reference

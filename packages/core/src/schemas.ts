@@ -6,8 +6,8 @@
  * JSON written by a Llama Stack client parses as it is.
  */
 import { z } from 'zod';
-import { setOwn } from './attributes.ts';
 import { SPAN_ID_RE, TRACE_ID_RE } from './ids.ts';
+import { setOwn } from './own-property.ts';
 import {
   dateToMicros,
   type EpochMicros,

@@ -11,7 +11,8 @@ import {
   TraceFlags,
   type TraceState,
 } from '@opentelemetry/api';
-import { copyAttributes, safeJson, setOwn, toAttributeValue } from './attributes.ts';
+import { copyAttributes, safeJson, toAttributeValue } from './attributes.ts';
+import { setOwn } from './own-property.ts';
 import type {
   Attributes,
   AttributeValue,

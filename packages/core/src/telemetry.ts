@@ -9,7 +9,7 @@ import {
 } from './decorators.ts';
 import { Dispatcher, type TelemetryStats } from './dispatcher.ts';
 import { issuesFromZod, TelemetryValidationError } from './errors.ts';
-import { getGlobalTelemetry, setGlobalTelemetry } from './global.ts';
+import { registeredPipeline, setRegisteredPipeline } from './global.ts';
 import { createLoggerFor, type Logger, type LoggerOptions } from './logger.ts';
 import { type TelemetryOptions, TelemetryOptionsSchema } from './options.ts';
 import { installOtelGlobals, TelemetryTracer } from './otel-tracer.ts';
@@ -147,7 +147,7 @@ export class Telemetry implements TraceStore {
       const finished = await withDeadline(this.dispatcher.shutdownSinks(), timeoutMs);
       if (!finished) this.dispatcher.abandon();
       this.dispatcher.reportLosses();
-      if (getGlobalTelemetry() === this) setGlobalTelemetry(undefined);
+      if (registeredPipeline() === this) setRegisteredPipeline(undefined);
     })();
     return this.shutdownPromise;
   }
@@ -173,14 +173,14 @@ export class Telemetry implements TraceStore {
    * running; see `registerReplacing` to shut it down as well).
    */
   register(): this {
-    setGlobalTelemetry(this);
+    setRegisteredPipeline(this);
     installOtelGlobals();
     return this;
   }
 
   /** Undoes `register()` if this pipeline is the registered one. */
   unregister(): void {
-    if (getGlobalTelemetry() === this) setGlobalTelemetry(undefined);
+    if (registeredPipeline() === this) setRegisteredPipeline(undefined);
   }
 
   // ---------------------------------------------------------------------------
@@ -321,4 +321,10 @@ export class Telemetry implements TraceStore {
 /** Creates a telemetry pipeline. Call `register()` on it to make it process-wide. */
 export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
   return new Telemetry(options);
+}
+
+/** The pipeline set by `register()`, if any. */
+export function getGlobalTelemetry(): Telemetry | undefined {
+  // Only Telemetry.register() fills the slot.
+  return registeredPipeline() as Telemetry | undefined;
 }

@@ -8,7 +8,7 @@
 
 import { type Context, createContextKey, isSpanContextValid, trace } from '@opentelemetry/api';
 import { contextManager } from './context.ts';
-import { getGlobalTelemetry } from './global.ts';
+import { registeredPipeline } from './global.ts';
 import { createLoggerFor, type Logger, type LoggerOptions } from './logger.ts';
 import { formatTraceparent, W3CTraceContextPropagator } from './propagation.ts';
 import type { SpanStatus } from './schemas.ts';
@@ -27,7 +27,7 @@ const BEFORE_TRACE_KEY = createContextKey('@telemetry/core context before trace'
 
 /** The factory of the registered pipeline, if any. */
 export function globalFactory(): SpanFactory | undefined {
-  return getGlobalTelemetry()?.spanFactory;
+  return registeredPipeline()?.spanFactory;
 }
 
 export function withTraceIn<T>(
