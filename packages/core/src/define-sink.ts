@@ -40,7 +40,9 @@ type AnyObjectSchema = z.ZodObject<z.ZodRawShape>;
 export type SinkOptionsOf<S extends AnyObjectSchema> = z.output<S> & { readonly name: string };
 
 /** The options a caller passes: its schema's input, `name` optional. */
-export type SinkInputOf<S extends AnyObjectSchema> = z.input<S> & { readonly name?: string };
+export type SinkInputOf<S extends AnyObjectSchema> = z.input<S> & {
+  readonly name?: string | undefined;
+};
 
 /** What `defineSink` takes. */
 export interface SinkDefinitionInput<S extends AnyObjectSchema, Impl extends SinkImplementation> {
