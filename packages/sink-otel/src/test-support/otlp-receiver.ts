@@ -113,6 +113,8 @@ export interface OtlpResponse {
   readonly body?: string | Uint8Array;
   /** Wait this long before answering (a slow collector). */
   readonly delayMs?: number;
+  /** Never answer (a hung collector); the connection stays open until the receiver stops. */
+  readonly hang?: boolean;
 }
 
 /** Chooses the answer to a request: a status code, a full response, or undefined for 200. */
@@ -126,6 +128,8 @@ export interface OtlpRequestRecord {
   readonly items: number;
   readonly bytes: number;
   readonly headers: IncomingHttpHeaders;
+  /** When the request's body had arrived (Date.now()). */
+  readonly at: number;
 }
 
 export interface OtlpReceiverOptions {
@@ -367,6 +371,12 @@ export function decodeMetricsRequest(body: Uint8Array, request = 0): DecodedMetr
   return out;
 }
 
+/** An ExportTraceServiceResponse body saying the collector rejected some spans (OTLP partial success). */
+export function tracePartialSuccess(rejectedSpans: number, errorMessage: string): Uint8Array {
+  const t = types().traceResponse;
+  return t.encode(t.create({ partialSuccess: { rejectedSpans, errorMessage } })).finish();
+}
+
 function signalOf(path: string): OtlpSignal {
   if (path.endsWith('/v1/traces')) return 'traces';
   if (path.endsWith('/v1/metrics')) return 'metrics';
@@ -423,7 +433,7 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
       let status = response.status;
       try {
         if (req.headers['content-encoding'] === 'gzip') raw = gunzipSync(raw);
-        const accepted = status >= 200 && status < 300;
+        const accepted = status >= 200 && status < 300 && !response.hang;
         if (req.method !== 'POST' || signal === 'other') {
           status = 404;
         } else if (signal === 'traces') {
@@ -448,11 +458,27 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
         }
       } catch (error) {
         status = 400;
-        requests.push({ signal, path, status, items: 0, bytes: raw.length, headers: req.headers });
+        requests.push({
+          signal,
+          path,
+          status,
+          items: 0,
+          bytes: raw.length,
+          headers: req.headers,
+          at: Date.now(),
+        });
         answer(res, 400, { 'content-type': 'text/plain' }, `cannot decode: ${String(error)}`);
         return;
       }
-      requests.push({ signal, path, status, items, bytes: raw.length, headers: req.headers });
+      requests.push({
+        signal,
+        path,
+        status,
+        items,
+        bytes: raw.length,
+        headers: req.headers,
+        at: Date.now(),
+      });
       const send = () => {
         if (status >= 200 && status < 300 && response.body === undefined) {
           const type = signal === 'metrics' ? t.metricsResponse : t.traceResponse;
@@ -466,6 +492,7 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
           );
         }
       };
+      if (response.hang) return;
       if (response.delayMs) setTimeout(send, response.delayMs);
       else send();
     });
