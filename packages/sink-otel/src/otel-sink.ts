@@ -98,6 +98,8 @@ class OtlpExporterSink implements Omit<OtelSink, 'name'> {
   private exportRequests = 0;
   private rejectedSpans = 0;
   private closed = false;
+  /** The last trace export failed and none succeeded since: spans are held back for the same cause. */
+  private tracesFailing = false;
   private unsentReported = false;
   private shutdownPromise: Promise<void> | undefined;
 
@@ -229,6 +231,7 @@ class OtlpExporterSink implements Omit<OtelSink, 'name'> {
     this.exportRequests += 1;
     const outcome = await this.client.post(target, body);
     const n = spans.length;
+    this.tracesFailing = !outcome.ok && outcome.retryable;
     if (outcome.ok) {
       this.exportedSpans += n;
       if (!whole) this.settle(batch, spans);
@@ -347,7 +350,10 @@ class OtlpExporterSink implements Omit<OtelSink, 'name'> {
   private onDeadline(): void {
     this.closed = true;
     this.metrics?.stop();
-    this.reportUnsentMetrics();
+    // Said now, before the pipeline's summary. When spans could not go either, the
+    // summary already tells that loss (and the metric events are in it): one line per cause.
+    if (this.tracesFailing) this.unsentReported = true;
+    else this.reportUnsentMetrics();
     this.client.close();
   }
 

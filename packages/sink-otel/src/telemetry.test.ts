@@ -243,6 +243,27 @@ describe('through createTelemetry and the tracing helpers', () => {
     expect(warnings.join('\n')).toContain('retrying in 2 s, as the collector asked');
   });
 
+  it('metrics refused while spans go through: shutdown stops at its deadline and says so in one line', async () => {
+    const r = await receiver({ responder: ({ signal }) => (signal === 'metrics' ? 503 : 200) });
+    const { telemetry, otel, warnings } = setup({ endpoint: r.tracesUrl });
+    for (let i = 0; i < 10; i++) telemetry.withTrace('t', (s) => s.metric('n', 1, '1'));
+    await telemetry.shutdown({ timeoutMs: 1_000 });
+    // Said before shutdown() resolved.
+    const unsent = warnings.filter((w) => w.includes('the latest metrics'));
+    expect(unsent).toHaveLength(1);
+    expect(unsent[0]).toContain(
+      `(10 values recorded since the last accepted export) could not be sent to ${r.metricsUrl}`,
+    );
+    expect(unsent[0]).toContain('HTTP 503');
+    // No event was lost: the spans, metric events included, were delivered.
+    expect(warnings.some((w) => w.includes('[telemetry] shutdown:'))).toBe(false);
+    const stats = telemetry.stats();
+    expect(stats.sinks.otel).toMatchObject({ delivered: stats.accepted, dropped: {}, pending: 0 });
+    expect(r.spanIds.size).toBe(10);
+    expect(otel.stats()).toMatchObject({ unsentMetricValues: 10, metricExports: 0 });
+    expect(otel.stats().failedMetricExports).toBeGreaterThan(0);
+  });
+
   it('shows refused spans in core’s stats under this sink', async () => {
     const r = await receiver({ responder: ({ signal }) => (signal === 'traces' ? 400 : 200) });
     const { telemetry, warnings } = setup({ endpoint: r.tracesUrl, metrics: false });
