@@ -101,7 +101,8 @@ server:
         config: {
           service_name: '\u200B',
           sinks: ['console', 'otel_trace'],
-          sqlite_db_path: '/home/ada/.llama/distributions/starter/trace_store.db',
+          // The sqlite sink expands the ~ (it owns what the key means).
+          sqlite_db_path: '~/.llama/distributions/starter/trace_store.db',
           otel_exporter_otlp_endpoint: 'http://c:4318',
         },
       },
@@ -123,7 +124,6 @@ server:
     );
     expect((await loadRunConfig(path, { env })).telemetry[0]!.config).toEqual({
       sinks: ['sqlite'],
-      sqlite_db_path: '/home/ada/.llama/runtime/trace_store.db',
     });
   });
 

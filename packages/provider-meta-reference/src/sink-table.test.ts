@@ -1,0 +1,235 @@
+/**
+ * The provider builds every configured sink from one table of sink
+ * definitions: the built-in ones are loaded and validated exactly as a
+ * user's own type is. The custom sink below is written only from core's
+ * README ("Writing a sink"), importing nothing but published entry points.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type CompletedSpan, getGlobalTelemetry, TelemetryValidationError } from '@telemetry/core';
+import { defineSink, z } from '@telemetry/core/sink';
+import { CaptureStream } from '@telemetry/core/testing';
+import {
+  BUILTIN_SINKS,
+  createTelemetryFromConfig,
+  parseTelemetryConfig,
+  registerSinkType,
+} from '@telemetry/provider-meta-reference';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'provider-sink-table-'));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the promise to reject');
+}
+
+/** Where a line of NDJSON goes; resolves once it got there. */
+type Send = (text: string, options: { signal: AbortSignal }) => Promise<void>;
+
+/** A sink of one's own, as core's README shows: spans as lines of JSON, tagged with the service. */
+const mySink = defineSink({
+  type: 'mysink',
+  options: z.strictObject({
+    send: z.custom<Send>((value) => typeof value === 'function', {
+      error: 'expected a function (text, { signal }) => Promise<void>',
+    }),
+    /** @default 'unknown' */
+    service: z.string().min(1).default('unknown'),
+    /** @default 1 */
+    concurrency: z.number().int().min(1).max(16).default(1),
+  }),
+  // What it reads of a Llama Stack config block, and of the environment.
+  fromConfig: (config, env) => ({
+    service: config.service_name ?? env.MYSINK_SERVICE,
+  }),
+  create: (options, context) => ({
+    delivery: { concurrency: options.concurrency },
+    async writeSpans(spans: readonly CompletedSpan[]) {
+      const text = spans
+        .map((span) => `${JSON.stringify({ service: options.service, name: span.name })}\n`)
+        .join('');
+      await options.send(text, { signal: context.signal });
+    },
+  }),
+});
+
+describe('a sink type of your own, registered as a definition', () => {
+  it('is named in the config next to the built-in ones, reads its keys, gets its options', async () => {
+    const lines: string[] = [];
+    const unregister = registerSinkType(mySink);
+    try {
+      const stream = new CaptureStream();
+      const telemetry = await createTelemetryFromConfig(
+        { sinks: ['console', 'mysink'], service_name: 'billing' },
+        {
+          env: { HOME: dir },
+          sinkOptions: {
+            console: { stream },
+            mysink: { send: async (text: string) => void lines.push(text) },
+          },
+        },
+      );
+      expect(telemetry.sinks.map((s) => s.name)).toEqual(['console', 'mysink']);
+      telemetry.withTrace('charge', () => {});
+      await telemetry.shutdown();
+      expect(lines).toEqual(['{"service":"billing","name":"charge"}\n']);
+      expect(stream.text).toContain('charge');
+      expect(telemetry.stats().sinks.mysink).toMatchObject({ delivered: 2, pending: 0 });
+    } finally {
+      unregister();
+    }
+  });
+
+  it('has its options validated before any sink is made, with every other sink problem at once', async () => {
+    const unregister = registerSinkType(mySink);
+    const db = join(dir, 'never-created.db');
+    try {
+      const error = await rejection(
+        createTelemetryFromConfig(
+          { sinks: 'console,sqlite,mysink', sqlite_db_path: db },
+          {
+            env: { HOME: dir },
+            sinkOptions: {
+              console: { format: 'xml' },
+              sqlite: { ttlSeconds: -1 },
+              mysink: { concurrency: 99 },
+            },
+          },
+        ),
+      );
+      expect(error).toBeInstanceOf(TelemetryValidationError);
+      expect((error as TelemetryValidationError).code).toBe('TELEMETRY_INVALID_INPUT');
+      expect(error.message).toMatchInlineSnapshot(`
+        "Invalid telemetry sink options (4 problems):
+          - console.options.format: expected one of "human", "json"
+          - sqlite.options.ttlSeconds: expected a whole number >= 1
+          - mysink.options.send: expected a function (text, { signal }) => Promise<void>
+          - mysink.options.concurrency: Too big: expected number to be <=16"
+      `);
+      expect(existsSync(db)).toBe(false);
+    } finally {
+      unregister();
+    }
+  });
+
+  it('takes its keys from the environment it is given', async () => {
+    const lines: string[] = [];
+    const telemetry = await createTelemetryFromConfig(
+      { sinks: 'mysink' },
+      {
+        env: { HOME: dir, MYSINK_SERVICE: 'from-env' },
+        sinkTypes: [mySink],
+        sinkOptions: { mysink: { send: async (text: string) => void lines.push(text) } },
+      },
+    );
+    telemetry.withTrace('t', () => {});
+    await telemetry.shutdown();
+    expect(lines).toEqual(['{"service":"from-env","name":"t"}\n']);
+  });
+
+  it('cannot replace a built-in type, nor be something else than a definition', () => {
+    const sqliteLike = defineSink({
+      type: 'sqlite',
+      options: z.object({}),
+      create: () => ({ writeSpans() {} }),
+    });
+    expect(() => registerSinkType(sqliteLike)).toThrowErrorMatchingInlineSnapshot(
+      `[TelemetryConfigError: Cannot register sink type "sqlite": it is built in. Choose another name, or pass your sink instance with the \`sinks\` option.]`,
+    );
+    expect(() => registerSinkType({ type: 'half' } as never)).toThrowErrorMatchingInlineSnapshot(
+      `[TelemetryConfigError: Cannot register sink type "half": expected a sink definition made with defineSink from @telemetry/core/sink.]`,
+    );
+    expect(Object.keys(BUILTIN_SINKS)).toEqual([
+      'console',
+      'sqlite',
+      'otel',
+      'otel_trace',
+      'otel_metric',
+    ]);
+  });
+
+  it('is accepted by the config only while registered', () => {
+    const unregister = registerSinkType(mySink);
+    expect(parseTelemetryConfig({ sinks: 'mysink' }).sinks).toEqual(['mysink']);
+    unregister();
+    expect(() => parseTelemetryConfig({ sinks: 'mysink' })).toThrow(/unknown sink "mysink"/);
+  });
+});
+
+describe('the built-in sinks come from the same table', () => {
+  it("refuse a NUL byte in sqlite_db_path with the sqlite sink's own message, and create no file", async () => {
+    const path = join(dir, 'traces.db\0.bak');
+    const error = await rejection(
+      createTelemetryFromConfig(
+        { sinks: ['sqlite'], sqlite_db_path: path },
+        { env: { HOME: dir } },
+      ),
+    );
+    expect(error).toBeInstanceOf(TelemetryValidationError);
+    expect((error as TelemetryValidationError).issues).toEqual([
+      {
+        path: 'sqlite.options.path',
+        message: `expected a file path without NUL bytes (SQLite would open the file named up to the first one), got ${JSON.stringify(path)}`,
+      },
+    ]);
+    expect(existsSync(join(dir, 'traces.db'))).toBe(false);
+  });
+
+  it('put the store where Llama Stack does when the config names none', async () => {
+    const home = join(dir, 'home');
+    for (const [env, file] of [
+      [{ HOME: home }, join(home, '.llama', 'runtime', 'trace_store.db')],
+      [
+        { HOME: home, LLAMA_STACK_CONFIG_DIR: join(dir, 'llama') },
+        join(dir, 'llama', 'runtime', 'trace_store.db'),
+      ],
+    ] as const) {
+      const telemetry = await createTelemetryFromConfig({ sinks: 'sqlite' }, { env });
+      telemetry.withTrace('stored', () => {});
+      await telemetry.shutdown();
+      expect(existsSync(file)).toBe(true);
+    }
+  });
+
+  it('name sinks after their provider when there are several, for every sink of the table', async () => {
+    const telemetry = await createTelemetryFromConfig(
+      {
+        telemetry: [
+          {
+            provider_id: 'a',
+            provider_type: 'inline::meta-reference',
+            config: { sinks: 'mysink' },
+          },
+          {
+            provider_id: 'b',
+            provider_type: 'inline::meta-reference',
+            config: { sinks: 'mysink' },
+          },
+        ],
+      },
+      {
+        env: { HOME: dir },
+        sinkTypes: [mySink],
+        sinkOptions: { mysink: { send: async () => {} } },
+      },
+    );
+    expect(telemetry.sinks.map((s) => s.name)).toEqual(['a/mysink', 'b/mysink']);
+    await telemetry.shutdown();
+    expect(getGlobalTelemetry()).toBeUndefined();
+  });
+});
