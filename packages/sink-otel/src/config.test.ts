@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { TelemetryValidationError } from '@telemetry/core';
 import { createOtelSink, type OtelSinkOptions, otelSink } from '@telemetry/sink-otel';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -325,5 +327,45 @@ describe('otelSink: the definition the provider builds from', () => {
     sinks.push(sink);
     expect(sink.name).toBe('otel-b');
     expect(sink.endpoints.traces).toBe('http://mine:4318/v1/traces');
+  });
+});
+
+describe('https', () => {
+  const certFile = fileURLToPath(new URL('./test-support/localhost-cert.pem', import.meta.url));
+  const keyFile = fileURLToPath(new URL('./test-support/localhost-key.pem', import.meta.url));
+
+  it('trusts the root certificate OTEL_EXPORTER_OTLP_CERTIFICATE names; without it, refuses for good', async () => {
+    const r = await startOtlpReceiver({
+      tls: { key: readFileSync(keyFile), cert: readFileSync(certFile) },
+    });
+    try {
+      const trusting = make(
+        { endpoint: r.tracesUrl, metrics: false },
+        { OTEL_EXPORTER_OTLP_CERTIFICATE: certFile },
+      );
+      await trusting.writeSpans([completedSpan()]);
+      expect(r.spanCount()).toBe(1);
+
+      // A certificate nobody vouches for will not pass later either: not retried.
+      const doubting = make({ endpoint: r.tracesUrl, metrics: false });
+      const error = await doubting.writeSpans([completedSpan()]).then(
+        () => undefined,
+        (e: unknown) => e as { retryable: boolean; message: string },
+      );
+      expect(error?.retryable).toBe(false);
+      expect(error?.message).toContain('DEPTH_ZERO_SELF_SIGNED_CERT');
+      expect(r.spanCount()).toBe(1);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('says which variable names a file it cannot read', () => {
+    expect(() =>
+      make(
+        { endpoint: 'https://c:4318/v1/traces', metrics: false },
+        { OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: '/nonexistent/ca.pem' },
+      ),
+    ).toThrow(/Cannot read OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE="\/nonexistent\/ca.pem"/);
   });
 });

@@ -1,4 +1,12 @@
-import { type Env, type LlamaStackConfig, SinkNameSchema, z } from '@telemetry/core/sink';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  type Env,
+  type LlamaStackConfig,
+  SinkNameSchema,
+  TelemetryConfigError,
+  z,
+} from '@telemetry/core/sink';
 
 /** How a metric name is exported as an OTLP metric. */
 export type OtelMetricKind = 'counter' | 'updown' | 'histogram' | 'gauge';
@@ -360,12 +368,51 @@ function resolveOtlpEndpoints(options: Partial<EndpointOptions>, env: Env): Reso
   return { tracesUrl, metricsUrl, tracesSource, metricsSource };
 }
 
+/** PEM files for https: a root certificate to trust, and a client certificate and key (mTLS). */
+export interface TlsFiles {
+  readonly ca?: Buffer;
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+}
+
 /** How one signal is sent. */
 export interface SignalTarget {
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly timeoutMillis: number;
   readonly compression: 'none' | 'gzip';
+  readonly tls: TlsFiles;
+}
+
+/**
+ * `OTEL_EXPORTER_OTLP_[<SIGNAL>_]CERTIFICATE`, `..._CLIENT_CERTIFICATE` and
+ * `..._CLIENT_KEY`: files read once, when the sink is created.
+ * @throws TelemetryConfigError naming the variable when a file cannot be read.
+ */
+function tlsFromEnv(env: Env, signal: 'TRACES' | 'METRICS'): TlsFiles {
+  const read = (suffix: string): Buffer | undefined => {
+    const specific = `OTEL_EXPORTER_OTLP_${signal}_${suffix}`;
+    const generic = `OTEL_EXPORTER_OTLP_${suffix}`;
+    const variable = nonEmpty(env[specific]) !== undefined ? specific : generic;
+    const file = nonEmpty(env[variable]);
+    if (file === undefined) return undefined;
+    try {
+      return readFileSync(resolve(file));
+    } catch (error) {
+      throw new TelemetryConfigError(
+        `Cannot read ${variable}="${file}" (${error instanceof Error ? error.message : String(error)}): set it to a readable PEM file, or unset it.`,
+        { cause: error },
+      );
+    }
+  };
+  const files: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
+  const ca = read('CERTIFICATE');
+  const cert = read('CLIENT_CERTIFICATE');
+  const key = read('CLIENT_KEY');
+  if (ca) files.ca = ca;
+  if (cert) files.cert = cert;
+  if (key) files.key = key;
+  return files;
 }
 
 /** Everything the sink sends with, resolved from options, then the environment, then the fallbacks. */
@@ -383,6 +430,7 @@ export interface OtlpSettings {
  * Resolves validated options against their environment (`options.env`, else
  * `process.env`), as the OpenTelemetry SDKs do: an explicit option wins, then
  * the signal's `OTEL_EXPORTER_OTLP_<SIGNAL>_*` variable, then the generic one.
+ * @throws TelemetryConfigError when a certificate file the environment names cannot be read.
  */
 export function resolveOtlpSettings(options: ParsedOptions): OtlpSettings {
   const env = options.env ?? process.env;
@@ -411,6 +459,7 @@ export function resolveOtlpSettings(options: ParsedOptions): OtlpSettings {
             compressionFrom(env[`OTEL_EXPORTER_OTLP_${signal}_COMPRESSION`]) ??
             compressionFrom(env.OTEL_EXPORTER_OTLP_COMPRESSION) ??
             ENVIRONMENT_FALLBACKS.compression,
+          tls: url.startsWith('https:') ? tlsFromEnv(env, signal) : {},
         };
 
   const envResource = parseKeyValueList(env.OTEL_RESOURCE_ATTRIBUTES);

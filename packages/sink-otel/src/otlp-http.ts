@@ -67,7 +67,8 @@ function describeError(error: unknown): string {
  */
 export class OtlpHttpClient {
   private readonly httpAgent = new HttpAgent({ keepAlive: true });
-  private httpsAgent: HttpsAgent | undefined;
+  /** One per target: traces and metrics may trust different certificates. */
+  private readonly httpsAgents = new Map<SignalTarget, HttpsAgent>();
   /** Requests made (a retried batch counts once per attempt). */
   requests = 0;
 
@@ -128,8 +129,15 @@ export class OtlpHttpClient {
       }
       const url = new URL(target.url);
       const https = url.protocol === 'https:';
-      if (https) this.httpsAgent ??= new HttpsAgent({ keepAlive: true });
-      const agent = https ? this.httpsAgent : this.httpAgent;
+      let agent: HttpAgent = this.httpAgent;
+      if (https) {
+        let own = this.httpsAgents.get(target);
+        if (!own) {
+          own = new HttpsAgent({ keepAlive: true, ...target.tls });
+          this.httpsAgents.set(target, own);
+        }
+        agent = own;
+      }
       let settled = false;
       let timer: ReturnType<typeof setTimeout> | undefined;
       const done = (settle: () => void) => {
@@ -219,7 +227,7 @@ export class OtlpHttpClient {
   /** Closes kept-alive connections and ends requests still out. */
   close(): void {
     this.httpAgent.destroy();
-    this.httpsAgent?.destroy();
+    for (const agent of this.httpsAgents.values()) agent.destroy();
   }
 }
 

@@ -9,9 +9,11 @@
 import {
   createServer,
   type IncomingHttpHeaders,
+  type IncomingMessage,
   type Server,
   type ServerResponse,
 } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
@@ -137,6 +139,8 @@ export interface OtlpReceiverOptions {
   readonly port?: number;
   /** @default every request answered 200 */
   readonly responder?: OtlpResponder;
+  /** Serve https with this key and certificate (PEM). */
+  readonly tls?: { readonly key: Buffer; readonly cert: Buffer };
   /**
    * Keep every decoded span in `traces`; false keeps counts and ids only
    * (for bursts of hundreds of thousands of spans).
@@ -146,7 +150,7 @@ export interface OtlpReceiverOptions {
 }
 
 export interface OtlpReceiver {
-  /** Base URL, `http://127.0.0.1:<port>`, as for OTEL_EXPORTER_OTLP_ENDPOINT. */
+  /** Base URL, `http://127.0.0.1:<port>` (https with `tls`), as for OTEL_EXPORTER_OTLP_ENDPOINT. */
   readonly url: string;
   readonly tracesUrl: string;
   readonly metricsUrl: string;
@@ -407,7 +411,7 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
     res.end(body);
   };
 
-  const server: Server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -496,7 +500,10 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
       if (response.delayMs) setTimeout(send, response.delayMs);
       else send();
     });
-  });
+  };
+  const server: Server = options.tls
+    ? createHttpsServer(options.tls, handler)
+    : createServer(handler);
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -523,7 +530,7 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
       for (const s of sockets) s.destroy();
     });
 
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const waitFor = async (predicate: () => boolean, what = 'condition', timeoutMs = 30_000) => {
     const start = Date.now();
     while (!predicate()) {
