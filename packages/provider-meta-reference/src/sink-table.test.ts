@@ -190,6 +190,34 @@ describe('the built-in sinks come from the same table', () => {
     expect(existsSync(join(dir, 'traces.db'))).toBe(false);
   });
 
+  it('leave the OTLP endpoint rules to the otel sink: no endpoint, or not a URL, in its own words', async () => {
+    const noEndpoint = await rejection(
+      createTelemetryFromConfig({ sinks: ['console', 'otel'] }, { env: { HOME: dir } }),
+    );
+    expect(noEndpoint).toBeInstanceOf(TelemetryValidationError);
+    expect(noEndpoint.message).toMatchInlineSnapshot(`
+      "Invalid telemetry sink options (1 problem):
+        - otel.options.endpoint: no OTLP endpoint is configured: pass \`endpoint\` (the \`otel_endpoint\` config key, e.g. http://localhost:4318/v1/traces) or \`baseEndpoint\` (\`otel_exporter_otlp_endpoint\`, e.g. http://localhost:4318), or set the environment variable OTEL_EXPORTER_OTLP_ENDPOINT"
+    `);
+    const notUrl = await rejection(
+      createTelemetryFromConfig(
+        { sinks: 'otel_trace', otel_exporter_otlp_endpoint: 'localhost:4318' },
+        { env: { HOME: dir } },
+      ),
+    );
+    expect(notUrl.message).toMatchInlineSnapshot(`
+      "Invalid telemetry sink options (1 problem):
+        - otel.options.baseEndpoint: "localhost:4318/v1/traces" is not an http:// or https:// URL, which OTLP/HTTP needs"
+    `);
+    // The environment the call gives is where the otel sink looks too.
+    const telemetry = await createTelemetryFromConfig(
+      { sinks: ['otel'] },
+      { env: { HOME: dir, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' } },
+    );
+    expect(telemetry.sinks.map((s) => s.name)).toEqual(['otel']);
+    await telemetry.shutdown({ timeoutMs: 100 });
+  });
+
   it('put the store where Llama Stack does when the config names none', async () => {
     const home = join(dir, 'home');
     for (const [env, file] of [
