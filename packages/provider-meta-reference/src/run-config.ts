@@ -86,10 +86,12 @@ function tooDeepAt(value: unknown): PropertyKey[] | undefined {
   for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
     const [item, path] = next;
     if (path.length > MAX_CONFIG_DEPTH) return path;
-    if (Array.isArray(item)) item.forEach((child, i) => stack.push([child, [...path, i]]));
-    else if (isPlainObject(item)) {
-      for (const [key, child] of Object.entries(item)) stack.push([child, [...path, key]]);
-    }
+    const children: [PropertyKey, unknown][] = Array.isArray(item)
+      ? item.map((child, i) => [i, child])
+      : isPlainObject(item)
+        ? Object.entries(item)
+        : [];
+    for (const [key, child] of children) stack.push([child, [...path, key]]);
   }
   return undefined;
 }

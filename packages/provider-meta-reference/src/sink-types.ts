@@ -144,7 +144,17 @@ function builtin(
   load: () => Promise<SinkTypeDefinition>,
   aliases: Readonly<Record<string, readonly string[]>> = { [type]: [type] },
 ): SinkTypeEntry {
-  return { type, aliases, packageName, load: async () => fromDefinition(await load()) };
+  const loadDefinition = async () => {
+    const definition = await load();
+    if (!isDefinition(definition)) {
+      // A 0.1 sink package: it has a create function but no definition.
+      throw new Error(
+        `it exports no sink definition for "${type}", so it is older than this provider needs (install ${packageName}@">=0.2.0")`,
+      );
+    }
+    return fromDefinition(definition);
+  };
+  return { type, aliases, packageName, load: loadDefinition };
 }
 
 /**
