@@ -26,6 +26,7 @@ import {
   type OtlpReceiver,
   startOtlpReceiver,
 } from '../../sink-otel/src/test-support/otlp-receiver.ts';
+import { rejection } from './test-support/scratch.ts';
 
 let dir: string;
 let receiver: OtlpReceiver;
@@ -41,15 +42,6 @@ afterAll(async () => {
 });
 
 const env = () => ({ HOME: dir });
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 /** A sink that records what it is given and whether it was shut down. */
 function recordingSink(name: string) {

@@ -3,9 +3,6 @@
  * a config error that says what is wrong, never a RangeError, an untyped
  * ReferenceError, or a file nobody asked for.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   getGlobalTelemetry,
   TelemetryConfigError,
@@ -19,42 +16,11 @@ import {
   parseRunConfig,
   parseTelemetryConfig,
 } from '@telemetry/provider-meta-reference';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { rejection, scratchDir, thrown } from './test-support/scratch.ts';
 
 const env = { HOME: '/home/ada' };
-let dir: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'provider-hostile-'));
-});
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function file(name: string, text: string): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, text);
-  return path;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the promise to reject');
-}
-
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
-}
+const { file } = scratchDir('provider-hostile-');
 
 const PROVIDER = `telemetry:
   - provider_id: meta-reference

@@ -5,8 +5,6 @@
  * README ("Writing a sink"), importing nothing but published entry points.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CompletedSpan, getGlobalTelemetry, TelemetryValidationError } from '@telemetry/core';
 import { defineSink, z } from '@telemetry/core/sink';
@@ -17,26 +15,10 @@ import {
   parseTelemetryConfig,
   registerSinkType,
 } from '@telemetry/provider-meta-reference';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { rejection, scratchDir } from './test-support/scratch.ts';
 
-let dir: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'provider-sink-table-'));
-});
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the promise to reject');
-}
+const scratch = scratchDir('provider-sink-table-');
 
 /** Where a line of NDJSON goes; resolves once it got there. */
 type Send = (text: string, options: { signal: AbortSignal }) => Promise<void>;
@@ -77,7 +59,7 @@ describe('a sink type of your own, registered as a definition', () => {
       const telemetry = await createTelemetryFromConfig(
         { sinks: ['console', 'mysink'], service_name: 'billing' },
         {
-          env: { HOME: dir },
+          env: { HOME: scratch.path },
           sinkOptions: {
             console: { stream },
             mysink: { send: async (text: string) => void lines.push(text) },
@@ -97,13 +79,13 @@ describe('a sink type of your own, registered as a definition', () => {
 
   it('has its options validated before any sink is made, with every other sink problem at once', async () => {
     const unregister = registerSinkType(mySink);
-    const db = join(dir, 'never-created.db');
+    const db = join(scratch.path, 'never-created.db');
     try {
       const error = await rejection(
         createTelemetryFromConfig(
           { sinks: 'console,sqlite,mysink', sqlite_db_path: db },
           {
-            env: { HOME: dir },
+            env: { HOME: scratch.path },
             sinkOptions: {
               console: { format: 'xml' },
               sqlite: { ttlSeconds: -1 },
@@ -132,7 +114,7 @@ describe('a sink type of your own, registered as a definition', () => {
     const telemetry = await createTelemetryFromConfig(
       { sinks: 'mysink' },
       {
-        env: { HOME: dir, MYSINK_SERVICE: 'from-env' },
+        env: { HOME: scratch.path, MYSINK_SERVICE: 'from-env' },
         sinkTypes: [mySink],
         sinkOptions: { mysink: { send: async (text: string) => void lines.push(text) } },
       },
@@ -173,11 +155,11 @@ describe('a sink type of your own, registered as a definition', () => {
 
 describe('the built-in sinks come from the same table', () => {
   it("refuse a NUL byte in sqlite_db_path with the sqlite sink's own message, and create no file", async () => {
-    const path = join(dir, 'traces.db\0.bak');
+    const path = join(scratch.path, 'traces.db\0.bak');
     const error = await rejection(
       createTelemetryFromConfig(
         { sinks: ['sqlite'], sqlite_db_path: path },
-        { env: { HOME: dir } },
+        { env: { HOME: scratch.path } },
       ),
     );
     expect(error).toBeInstanceOf(TelemetryValidationError);
@@ -187,12 +169,12 @@ describe('the built-in sinks come from the same table', () => {
         message: `expected a file path without NUL bytes (SQLite would open the file named up to the first one), got ${JSON.stringify(path)}`,
       },
     ]);
-    expect(existsSync(join(dir, 'traces.db'))).toBe(false);
+    expect(existsSync(join(scratch.path, 'traces.db'))).toBe(false);
   });
 
   it('leave the OTLP endpoint rules to the otel sink: no endpoint, or not a URL, in its own words', async () => {
     const noEndpoint = await rejection(
-      createTelemetryFromConfig({ sinks: ['console', 'otel'] }, { env: { HOME: dir } }),
+      createTelemetryFromConfig({ sinks: ['console', 'otel'] }, { env: { HOME: scratch.path } }),
     );
     expect(noEndpoint).toBeInstanceOf(TelemetryValidationError);
     expect(noEndpoint.message).toMatchInlineSnapshot(`
@@ -202,7 +184,7 @@ describe('the built-in sinks come from the same table', () => {
     const notUrl = await rejection(
       createTelemetryFromConfig(
         { sinks: 'otel_trace', otel_exporter_otlp_endpoint: 'localhost:4318' },
-        { env: { HOME: dir } },
+        { env: { HOME: scratch.path } },
       ),
     );
     expect(notUrl.message).toMatchInlineSnapshot(`
@@ -212,19 +194,19 @@ describe('the built-in sinks come from the same table', () => {
     // The environment the call gives is where the otel sink looks too.
     const telemetry = await createTelemetryFromConfig(
       { sinks: ['otel'] },
-      { env: { HOME: dir, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' } },
+      { env: { HOME: scratch.path, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' } },
     );
     expect(telemetry.sinks.map((s) => s.name)).toEqual(['otel']);
     await telemetry.shutdown({ timeoutMs: 100 });
   });
 
   it('put the store where Llama Stack does when the config names none', async () => {
-    const home = join(dir, 'home');
+    const home = join(scratch.path, 'home');
     for (const [env, file] of [
       [{ HOME: home }, join(home, '.llama', 'runtime', 'trace_store.db')],
       [
-        { HOME: home, LLAMA_STACK_CONFIG_DIR: join(dir, 'llama') },
-        join(dir, 'llama', 'runtime', 'trace_store.db'),
+        { HOME: home, LLAMA_STACK_CONFIG_DIR: join(scratch.path, 'llama') },
+        join(scratch.path, 'llama', 'runtime', 'trace_store.db'),
       ],
     ] as const) {
       const telemetry = await createTelemetryFromConfig({ sinks: 'sqlite' }, { env });
@@ -251,7 +233,7 @@ describe('the built-in sinks come from the same table', () => {
         ],
       },
       {
-        env: { HOME: dir },
+        env: { HOME: scratch.path },
         sinkTypes: [mySink],
         sinkOptions: { mysink: { send: async () => {} } },
       },

@@ -20,19 +20,21 @@ function temp(): string {
   return t.dir;
 }
 
-function problems(fn: () => unknown): TelemetryValidationError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(TelemetryValidationError);
-    return error as TelemetryValidationError;
-  }
-  throw new Error('expected a TelemetryValidationError');
+/** What `fn` throws, which must be the floor's validation error. */
+async function problems(fn: () => unknown): Promise<TelemetryValidationError> {
+  const error = await Promise.resolve()
+    .then(fn)
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+  expect(error).toBeInstanceOf(TelemetryValidationError);
+  return error as TelemetryValidationError;
 }
 
 describe('options', () => {
-  it('lists every invalid option at once, in the format every sink uses', () => {
-    const error = problems(() =>
+  it('lists every invalid option at once, in the format every sink uses', async () => {
+    const error = await problems(() =>
       createSqliteSink({
         name: '',
         path: '',
@@ -65,9 +67,9 @@ describe('options', () => {
     `);
   });
 
-  it('refuses a path with a NUL byte instead of creating the file named up to it', () => {
+  it('refuses a path with a NUL byte instead of creating the file named up to it', async () => {
     const dir = temp();
-    const error = problems(() => createSqliteSink({ path: join(dir, 'traces.db\0.bak') }));
+    const error = await problems(() => createSqliteSink({ path: join(dir, 'traces.db\0.bak') }));
     expect(error.issues).toEqual([
       {
         path: 'options.path',
@@ -139,11 +141,11 @@ describe('fromConfig: the keys of a Llama Stack config block', () => {
     ).toBe('from-env');
   });
 
-  it('gives options that validate, so a NUL byte in sqlite_db_path is refused by the schema', () => {
+  it('gives options that validate, so a NUL byte in sqlite_db_path is refused by the schema', async () => {
     const options = sqliteSink.fromConfig({ sqlite_db_path: '/tmp/a\0b.db' }, env);
-    expect(problems(() => sqliteSink.parseOptions(options)).issues.map((i) => i.path)).toEqual([
-      'options.path',
-    ]);
+    expect(
+      (await problems(() => sqliteSink.parseOptions(options))).issues.map((i) => i.path),
+    ).toEqual(['options.path']);
   });
 });
 
