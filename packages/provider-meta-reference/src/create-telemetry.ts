@@ -90,6 +90,11 @@ interface PlannedProvider {
   readonly sinks: readonly PlannedSink[];
 }
 
+/** A configured sink's name: its type, or `<provider_id>/<type>` when the config has several providers. */
+function sinkNameFor(providers: readonly unknown[], providerId: string): (type: string) => string {
+  return (type) => (providers.length > 1 ? `${providerId}/${type}` : type);
+}
+
 /** The word of the config that stands for exactly these sink names of a row (`otel` for both OTLP signals). */
 function wordFor(entry: SinkTypeEntry, names: readonly string[]): string {
   const wanted = new Set(names);
@@ -106,10 +111,10 @@ function plan(
   sinkOptions: SinkOptions,
 ): { providers: PlannedProvider[]; words: Map<SinkTypeEntry, string> } {
   const providers = runConfig.telemetry;
-  const several = providers.length > 1;
   const words = new Map<SinkTypeEntry, string>();
   const planned = providers.map((provider): PlannedProvider => {
     const definition = ctx.providerTypes.get(provider.provider_type)!;
+    const sinkName = sinkNameFor(providers, provider.provider_id);
     const byEntry = new Map<SinkTypeEntry, string[]>();
     for (const name of definition.sinks?.(provider.config as never) ?? []) {
       const entry = ctx.sinkTable.entryOf(name);
@@ -128,7 +133,7 @@ function plan(
         entry,
         label: `sink "${entry.type}"`,
         request: {
-          name: several ? `${provider.provider_id}/${entry.type}` : entry.type,
+          name: sinkName(entry.type),
           providerId: provider.provider_id,
           config: provider.config as LlamaStackConfig,
           sinkOptions,
@@ -210,14 +215,13 @@ export async function createTelemetryFromConfig(
         made.push(created);
       }
       if (!definition.create) continue;
-      const several = providers.length > 1;
       let own: TelemetrySink | readonly TelemetrySink[];
       try {
         own = await definition.create({
           providerId: provider.provider_id,
           providerType: provider.provider_type,
           config: provider.config,
-          sinkName: (type) => (several ? `${provider.provider_id}/${type}` : type),
+          sinkName: sinkNameFor(providers, provider.provider_id),
           sinkOptions,
           env: ctx.env,
         });

@@ -13,6 +13,7 @@ import {
   BUILTIN_SINKS,
   createTelemetryFromConfig,
   parseTelemetryConfig,
+  registerProviderType,
   registerSinkType,
 } from '@telemetry/provider-meta-reference';
 import { describe, expect, it } from 'vitest';
@@ -241,5 +242,49 @@ describe('the built-in sinks come from the same table', () => {
     expect(telemetry.sinks.map((s) => s.name)).toEqual(['a/mysink', 'b/mysink']);
     await telemetry.shutdown();
     expect(getGlobalTelemetry()).toBeUndefined();
+  });
+
+  it('serve a provider type of your own that lists sinks of the table, as meta-reference does', async () => {
+    const unregister = registerProviderType('remote::relay', () => [], {
+      // Built for each parse from the sink names known then.
+      schema: ({ sinkNames }) =>
+        z.object({ forward: z.array(z.enum([...sinkNames.keys()] as [string, ...string[]])) }),
+      sinks: (config) => config.forward,
+    });
+    try {
+      const lines: string[] = [];
+      const telemetry = await createTelemetryFromConfig(
+        {
+          telemetry: [
+            {
+              provider_id: 'relay',
+              provider_type: 'remote::relay',
+              config: { forward: ['mysink'] },
+            },
+          ],
+        },
+        {
+          env: { HOME: scratch.path },
+          sinkTypes: [mySink],
+          sinkOptions: { mysink: { send: async (text: string) => void lines.push(text) } },
+        },
+      );
+      expect(telemetry.sinks.map((s) => s.name)).toEqual(['mysink']);
+      telemetry.withTrace('relayed', () => {});
+      await telemetry.shutdown();
+      expect(lines).toEqual(['{"service":"unknown","name":"relayed"}\n']);
+      await expect(
+        createTelemetryFromConfig(
+          {
+            telemetry: [
+              { provider_id: 'r', provider_type: 'remote::relay', config: { forward: ['kafka'] } },
+            ],
+          },
+          { env: { HOME: scratch.path } },
+        ),
+      ).rejects.toThrow(/telemetry\[0\]\.config\.forward\[0\]/);
+    } finally {
+      unregister();
+    }
   });
 });
