@@ -40,7 +40,9 @@ type AnyObjectSchema = z.ZodObject<z.ZodRawShape>;
 export type SinkOptionsOf<S extends AnyObjectSchema> = z.output<S> & { readonly name: string };
 
 /** The options a caller passes: its schema's input, `name` optional. */
-export type SinkInputOf<S extends AnyObjectSchema> = z.input<S> & { readonly name?: string };
+export type SinkInputOf<S extends AnyObjectSchema> = z.input<S> & {
+  readonly name?: string | undefined;
+};
 
 /** What `defineSink` takes. */
 export interface SinkDefinitionInput<S extends AnyObjectSchema, Impl extends SinkImplementation> {
@@ -60,7 +62,7 @@ export interface SinkDefinitionInput<S extends AnyObjectSchema, Impl extends Sin
    * caller passes win over these). Leave it out when the sink reads nothing
    * from the config.
    */
-  readonly fromConfig?: (config: LlamaStackConfig, env: Env) => z.input<S>;
+  readonly fromConfig?: (config: LlamaStackConfig, env: Env) => Partial<z.input<S>>;
   /**
    * Builds the sink from validated options. `context` is usable at once and
    * for the sink's whole life: report drops and background errors through it.
@@ -80,7 +82,7 @@ export interface SinkDefinition<S extends AnyObjectSchema, Impl extends SinkImpl
    */
   parseOptions(input?: unknown): SinkOptionsOf<S>;
   /** The options a Llama Stack config block asks for (before validation; `{}` when the sink reads none). */
-  fromConfig(config: LlamaStackConfig, env?: Env): SinkInputOf<S>;
+  fromConfig(config: LlamaStackConfig, env?: Env): Partial<SinkInputOf<S>>;
   /**
    * Validates `input` and creates the sink, with its context attached (until
    * the sink joins a pipeline, its reports become process warnings).
@@ -149,7 +151,7 @@ export function defineSink<S extends AnyObjectSchema, Impl extends SinkImplement
     options: schema,
     parseOptions,
     fromConfig(config, env = process.env) {
-      return (definition.fromConfig?.(config, env) ?? {}) as SinkInputOf<S>;
+      return (definition.fromConfig?.(config, env) ?? {}) as Partial<SinkInputOf<S>>;
     },
     create(input) {
       const options = parseOptions(input);

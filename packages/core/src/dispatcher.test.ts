@@ -5,11 +5,11 @@ import {
   generateSpanId,
   generateTraceId,
   nowMicros,
-  type SinkContext,
   type TelemetryEvent,
   type TelemetrySink,
   type TelemetryStats,
 } from '@telemetry/core';
+import type { SinkContext } from '@telemetry/core/sink';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 afterEach(() => {

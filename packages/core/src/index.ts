@@ -6,10 +6,7 @@ export type { AutoTraceOptions, MethodDecoratorOfBothKinds } from './decorators.
 export { autoTrace, trace } from './decorators.ts';
 export type { SinkStats, TelemetryStats } from './dispatcher.ts';
 export type { ValidationIssue } from './errors.ts';
-/** @deprecated Import from `@telemetry/core/sink`. */
 export {
-  formatPath,
-  issuesFromZod,
   TELEMETRY_ERROR_CODES,
   TelemetryConfigError,
   TelemetryError,
@@ -56,12 +53,8 @@ export type {
   Trace,
   UnstructuredLogEvent,
 } from './schemas.ts';
-// Kept for sink-otel, sink-sqlite and provider-meta-reference 0.1, which
-// import these from here; they move to `@telemetry/core/sink` with those
-// packages' migration, and then leave this entry.
-/** @deprecated Import from `@telemetry/core/sink`. */
+// The schemas of the request bodies, for code that receives them from outside (an HTTP server, a CLI).
 export {
-  DEFAULT_TTL_SECONDS,
   EventSchema,
   GetSpanTreeParamsSchema,
   LogEventParamsSchema,
@@ -74,16 +67,7 @@ export {
 } from './schemas.ts';
 export type { ShutdownHookOptions, ShutdownTarget } from './shutdown-hooks.ts';
 export { installShutdownHooks } from './shutdown-hooks.ts';
-/** @deprecated Import `SinkContext` from `@telemetry/core/sink`. */
-export type {
-  CompletedSpan,
-  DatasetWriter,
-  LegacySinkContext as SinkContext,
-  TelemetrySink,
-  TraceStore,
-} from './sink.ts';
-/** @deprecated Import from `@telemetry/core/sink`. */
-export { eventCountOf } from './sink.ts';
+export type { CompletedSpan, DatasetWriter, TelemetrySink, TraceStore } from './sink.ts';
 export type { TelemetrySpan } from './span.ts';
 export type { SpanOptionsLite, TracedOptions, TraceOptions } from './span-factory.ts';
 export type { SpanHandle } from './span-runner.ts';

@@ -80,14 +80,6 @@ export interface SinkContext {
 }
 
 /**
- * The context as sinks written before `@telemetry/core/sink` typed it (no
- * `name` or `signal`), so their hand-made test contexts still type-check.
- * @deprecated Import `SinkContext` from `@telemetry/core/sink`.
- */
-export type LegacySinkContext = Pick<SinkContext, 'recordDropped' | 'reportError'> &
-  Partial<Pick<SinkContext, 'name' | 'signal'>>;
-
-/**
  * How the dispatcher hands a sink its data. Every field is optional; the
  * defaults suit a sink that writes one batch at a time.
  */

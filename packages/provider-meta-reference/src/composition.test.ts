@@ -11,6 +11,7 @@ import {
   TelemetryStoreRequiredError,
   TelemetryValidationError,
 } from '@telemetry/core';
+import { CaptureStream } from '@telemetry/core/testing';
 import {
   createTelemetryFromConfig,
   loadRunConfig,
@@ -25,7 +26,7 @@ import {
   type OtlpReceiver,
   startOtlpReceiver,
 } from '../../sink-otel/src/test-support/otlp-receiver.ts';
-import { CaptureStream } from './test-support/capture.ts';
+import { rejection } from './test-support/scratch.ts';
 
 let dir: string;
 let receiver: OtlpReceiver;
@@ -41,15 +42,6 @@ afterAll(async () => {
 });
 
 const env = () => ({ HOME: dir });
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 /** A sink that records what it is given and whether it was shut down. */
 function recordingSink(name: string) {
@@ -213,11 +205,7 @@ describe('registered sink types', () => {
           name: 'audit',
           type: 'audit',
           providerId: 'meta-reference',
-          config: {
-            sinks: ['audit'],
-            service_name: 'billing',
-            sqlite_db_path: join(dir, '.llama', 'runtime', 'trace_store.db'),
-          },
+          config: { sinks: ['audit'], service_name: 'billing' },
           options: { level: 'all' },
           env: env(),
         },
@@ -297,16 +285,13 @@ describe('registered sink types', () => {
 
 describe('the built-in sinks', () => {
   it("report their own start errors, wrapped with the provider's name", async () => {
-    // Metrics only, to a traces URL that does not say where metrics go: sink-otel refuses it.
+    // A directory where the database file should be: sink-sqlite cannot open it.
     const error = await rejection(
-      createTelemetryFromConfig(
-        { sinks: 'otel_metric', otel_endpoint: 'http://127.0.0.1:1/collect' },
-        { env: env() },
-      ),
+      createTelemetryFromConfig({ sinks: 'console,sqlite', sqlite_db_path: dir }, { env: env() }),
     );
     expect(error).toBeInstanceOf(SinkStartError);
     expect(error.message).toContain(
-      'Telemetry provider "meta-reference" could not start sink "otel": ',
+      'Telemetry provider "meta-reference" could not start sink "sqlite": Cannot open the SQLite telemetry store',
     );
     expect((error as SinkStartError).cause).toBeInstanceOf(TelemetryConfigError);
   });

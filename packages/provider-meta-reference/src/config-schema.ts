@@ -1,30 +1,21 @@
 import { z } from 'zod';
-import { defaultSqliteDbPath, META_REFERENCE_DEFAULTS } from './defaults.ts';
+import { META_REFERENCE_DEFAULTS } from './defaults.ts';
 import { describeValue, didYouMean } from './describe.ts';
-import { type Env, expandHome, isPlainObject } from './env-substitution.ts';
-
-/** Sink names the config accepts without any registration, and what each one turns on. */
-export const BUILTIN_SINKS = Object.freeze({
-  console: ['console'],
-  sqlite: ['sqlite'],
-  /** The seed's name: OTLP traces and metrics. */
-  otel: ['otel_trace', 'otel_metric'],
-  otel_trace: ['otel_trace'],
-  otel_metric: ['otel_metric'],
-} as const satisfies Record<string, readonly string[]>);
-
-export type BuiltinSinkName = keyof typeof BUILTIN_SINKS;
+import { isPlainObject } from './env-substitution.ts';
+import { BUILTIN_SINKS } from './sink-types.ts';
 
 /**
  * The `config` block of an `inline::meta-reference` provider after validation:
- * defaults applied, `sinks` a list of canonical names (`otel` becomes
- * `otel_trace` and `otel_metric`; duplicates removed), `~` expanded.
+ * `sinks` a list of sink names (`otel` becomes `otel_trace` and `otel_metric`;
+ * duplicates removed), every other key as written. What a key means is up to
+ * the sinks that read it (their `fromConfig`): the `sqlite` sink's default
+ * path, the `otel` sink's endpoints.
  */
-export interface MetaReferenceConfig {
+export type MetaReferenceConfig = {
   /** `console`, `sqlite`, `otel_trace`, `otel_metric`, or a registered sink type. */
   readonly sinks: readonly string[];
-  /** The SQLite trace store (used when `sinks` has `sqlite`). */
-  readonly sqlite_db_path: string;
+  /** The SQLite trace store (read by the `sqlite` sink, which has Llama Stack's default). */
+  readonly sqlite_db_path?: string;
   /** `service.name` of what this process exports. */
   readonly service_name?: string;
   /** Base OTLP/HTTP URL; `/v1/traces` and `/v1/metrics` are appended. */
@@ -35,7 +26,7 @@ export interface MetaReferenceConfig {
   readonly otel_trace_endpoint?: string;
   /** Full metrics URL (Llama Stack 0.1.x). */
   readonly otel_metric_endpoint?: string;
-}
+};
 
 /** The keys a meta-reference `config` block may have, in the order messages list them. */
 export const META_REFERENCE_CONFIG_KEYS = Object.freeze([
@@ -56,38 +47,21 @@ export interface MetaReferenceSchemaOptions {
    */
   readonly customSinks?: () => readonly string[];
   /**
-   * Environment for the default database path (`LLAMA_STACK_CONFIG_DIR`, `HOME`) and `~`.
-   * @default process.env
+   * @internal Every word `sinks` may use, with the sink names it stands for
+   * (the sink table of one call); replaces the built-in ones and `customSinks`.
    */
-  readonly env?: Env;
-}
-
-const URL_EXAMPLES: Record<string, string> = {
-  otel_exporter_otlp_endpoint: 'http://localhost:4318',
-  otel_endpoint: 'http://localhost:4318/v1/traces',
-  otel_trace_endpoint: 'http://localhost:4318/v1/traces',
-  otel_metric_endpoint: 'http://localhost:4318/v1/metrics',
-};
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
+  readonly sinkNames?: ReadonlyMap<string, readonly string[]>;
 }
 
 /** Null (a YAML key with no value) means "not set", as Llama Stack's `str | None` fields. */
 const notSet = (value: unknown) => (value === null ? undefined : value);
 
-function endpointSchema(key: string) {
-  const expected = `expected an http:// or https:// URL such as ${URL_EXAMPLES[key]}`;
+/** A string key whose meaning is the sinks' (the `otel` sink checks its URLs). */
+function optionalString(expected: string) {
   return z.preprocess(
     notSet,
     z
-      .string({ error: (issue) => `${expected}, got ${describeValue(issue.input)}` })
-      .refine(isHttpUrl, { error: (issue) => `${expected}, got ${describeValue(issue.input)}` })
+      .string({ error: (issue) => `expected ${expected}, got ${describeValue(issue.input)}` })
       .optional(),
   );
 }
@@ -105,15 +79,6 @@ export function splitSinks(value: unknown): unknown {
   return items.filter((item) => item !== '' && item !== undefined && item !== null);
 }
 
-function canonicalSinks(names: readonly string[]): string[] {
-  const out = new Set<string>();
-  for (const name of names) {
-    const expanded = (BUILTIN_SINKS as Record<string, readonly string[]>)[name] ?? [name];
-    for (const canonical of expanded) out.add(canonical);
-  }
-  return [...out];
-}
-
 /**
  * The zod schema of an `inline::meta-reference` `config` block: the seed's keys
  * (`sinks`, `otel_endpoint`, `sqlite_db_path`) and Llama Stack's later ones.
@@ -121,9 +86,13 @@ function canonicalSinks(names: readonly string[]): string[] {
  * `${env.…}` references: `parseTelemetryConfig` does that first.
  */
 export function createMetaReferenceConfigSchema(options: MetaReferenceSchemaOptions = {}) {
-  const customSinks = options.customSinks ?? (() => []);
-  const envOf = () => options.env ?? process.env;
-  const allowedSinks = () => [...Object.keys(BUILTIN_SINKS), ...customSinks()];
+  const vocabulary = (): ReadonlyMap<string, readonly string[]> =>
+    options.sinkNames ??
+    new Map([
+      ...Object.entries(BUILTIN_SINKS),
+      ...(options.customSinks?.() ?? []).map((name) => [name, [name]] as const),
+    ]);
+  const allowedSinks = () => [...vocabulary().keys()];
 
   const sinkName = z
     .string({
@@ -151,7 +120,12 @@ export function createMetaReferenceConfigSchema(options: MetaReferenceSchemaOpti
         })
         .optional(),
     )
-    .transform((names) => canonicalSinks(names ?? META_REFERENCE_DEFAULTS.sinks));
+    .transform((names) => {
+      const known = vocabulary();
+      return [
+        ...new Set((names ?? META_REFERENCE_DEFAULTS.sinks).flatMap((n) => known.get(n) ?? [n])),
+      ];
+    });
 
   const sqliteDbPath = z.preprocess(
     notSet,
@@ -163,21 +137,14 @@ export function createMetaReferenceConfigSchema(options: MetaReferenceSchemaOpti
       .optional(),
   );
 
-  const serviceName = z.preprocess(
-    notSet,
-    z
-      .string({ error: (issue) => `expected a service name, got ${describeValue(issue.input)}` })
-      .optional(),
-  );
-
   const shape = {
     sinks,
     sqlite_db_path: sqliteDbPath,
-    service_name: serviceName,
-    otel_exporter_otlp_endpoint: endpointSchema('otel_exporter_otlp_endpoint'),
-    otel_endpoint: endpointSchema('otel_endpoint'),
-    otel_trace_endpoint: endpointSchema('otel_trace_endpoint'),
-    otel_metric_endpoint: endpointSchema('otel_metric_endpoint'),
+    service_name: optionalString('a service name'),
+    otel_exporter_otlp_endpoint: optionalString('a URL such as http://localhost:4318'),
+    otel_endpoint: optionalString('a URL such as http://localhost:4318/v1/traces'),
+    otel_trace_endpoint: optionalString('a URL such as http://localhost:4318/v1/traces'),
+    otel_metric_endpoint: optionalString('a URL such as http://localhost:4318/v1/metrics'),
   };
 
   return z
@@ -192,16 +159,11 @@ export function createMetaReferenceConfigSchema(options: MetaReferenceSchemaOpti
         .superRefine(rejectUnknownKeys(META_REFERENCE_CONFIG_KEYS), { when: () => true }),
     )
     .transform((value): MetaReferenceConfig => {
-      const env = envOf();
       const out: {
         -readonly [K in keyof MetaReferenceConfig]: MetaReferenceConfig[K];
-      } = {
-        sinks: value.sinks,
-        sqlite_db_path: value.sqlite_db_path
-          ? expandHome(value.sqlite_db_path, env)
-          : defaultSqliteDbPath(env),
-      };
-      // An empty service name means "not set", so the sinks' own default applies.
+      } = { sinks: value.sinks };
+      // An empty value means "not set", so the sinks' own default applies.
+      if (value.sqlite_db_path) out.sqlite_db_path = value.sqlite_db_path;
       if (value.service_name) out.service_name = value.service_name;
       for (const key of [
         'otel_exporter_otlp_endpoint',

@@ -1,31 +1,34 @@
 import {
   createTelemetry,
+  installShutdownHooks,
+  registerReplacing,
+  type ShutdownHookOptions,
   type Telemetry,
   TelemetryConfigError,
   type TelemetryOptions,
   type TelemetrySink,
+  TelemetryValidationError,
 } from '@telemetry/core';
-import type { MetaReferenceConfig } from './config-schema.ts';
-import { META_REFERENCE_DEFAULTS } from './defaults.ts';
+import type { LlamaStackConfig, ValidationIssue } from '@telemetry/core/sink';
 import { SinkStartError } from './errors.ts';
 import { validationError } from './issues.ts';
-import {
-  checkSink,
-  createMetaReferenceSinks,
-  packagesNeeded,
-  shutdownAll,
-} from './meta-reference.ts';
-import { registerReplacing } from './register.ts';
-import type { SinkOptions } from './registry.ts';
+import type { ProviderTypeDefinition } from './registry.ts';
 import {
   loadRunConfigWith,
+  type ParseContext,
   type ParseOptions,
   parseContext,
   parseRunConfigValue,
+  type TelemetryProviderConfig,
   type TelemetryRunConfig,
 } from './run-config.ts';
-import { installShutdownHooks, type ShutdownHookOptions } from './shutdown-hooks.ts';
-import { loadSinkPackages, type SinkPackageKey } from './sink-loader.ts';
+import {
+  type LoadedSinkType,
+  loadSinkTypes,
+  type SinkOptions,
+  type SinkRequest,
+  type SinkTypeEntry,
+} from './sink-types.ts';
 
 /**
  * Where the config comes from: a YAML/JSON file (path or file URL), or an
@@ -61,26 +64,98 @@ export interface CreateTelemetryFromConfigOptions
   /**
    * Make the result the process-wide pipeline (module-level helpers and
    * `@opentelemetry/api`). If the pipeline it replaces was registered this
-   * way too, that one is flushed and shut down, so output is never doubled.
+   * way too, that one is flushed and shut down, so output is never doubled
+   * (core's `registerReplacing`).
    * @default false
    */
   readonly register?: boolean;
   /**
-   * Install `installShutdownHooks` for the result (`true` for its defaults).
+   * Install core's `installShutdownHooks` for the result (`true` for its defaults).
    * @default false
    */
   readonly shutdownHooks?: boolean | ShutdownHookOptions;
 }
 
+/** One sink a provider's config names, from the sink table. */
+interface PlannedSink {
+  readonly entry: SinkTypeEntry;
+  readonly request: SinkRequest;
+  /** How messages name it: `sink "otel"`. */
+  readonly label: string;
+}
+
+interface PlannedProvider {
+  readonly provider: TelemetryProviderConfig;
+  readonly definition: ProviderTypeDefinition;
+  readonly sinks: readonly PlannedSink[];
+}
+
+/** A configured sink's name: its type, or `<provider_id>/<type>` when the config has several providers. */
+function sinkNameFor(providers: readonly unknown[], providerId: string): (type: string) => string {
+  return (type) => (providers.length > 1 ? `${providerId}/${type}` : type);
+}
+
+/** The word of the config that stands for exactly these sink names of a row (`otel` for both OTLP signals). */
+function wordFor(entry: SinkTypeEntry, names: readonly string[]): string {
+  const wanted = new Set(names);
+  for (const [word, standsFor] of Object.entries(entry.aliases)) {
+    if (standsFor.length === wanted.size && standsFor.every((n) => wanted.has(n))) return word;
+  }
+  return names.join(',');
+}
+
+/** Which rows of the sink table each provider's config names, in order, with what creating each needs. */
+function plan(
+  runConfig: TelemetryRunConfig,
+  ctx: ParseContext,
+  sinkOptions: SinkOptions,
+): { providers: PlannedProvider[]; words: Map<SinkTypeEntry, string> } {
+  const providers = runConfig.telemetry;
+  const words = new Map<SinkTypeEntry, string>();
+  const planned = providers.map((provider): PlannedProvider => {
+    const definition = ctx.providerTypes.get(provider.provider_type)!;
+    const sinkName = sinkNameFor(providers, provider.provider_id);
+    const byEntry = new Map<SinkTypeEntry, string[]>();
+    for (const name of definition.sinks?.(provider.config as never) ?? []) {
+      const entry = ctx.sinkTable.entryOf(name);
+      if (!entry) {
+        // Parsing checked the name against this very table: a provider type that lists sinks it did not parse.
+        throw new TelemetryConfigError(
+          `Telemetry provider ${JSON.stringify(provider.provider_id)} (${provider.provider_type}) names the sink type "${name}", which is not registered.`,
+        );
+      }
+      byEntry.set(entry, [...(byEntry.get(entry) ?? []), name]);
+    }
+    const sinks = [...byEntry].map(([entry, names]): PlannedSink => {
+      const word = wordFor(entry, names);
+      if (!words.has(entry)) words.set(entry, word);
+      return {
+        entry,
+        label: `sink "${entry.type}"`,
+        request: {
+          name: sinkName(entry.type),
+          providerId: provider.provider_id,
+          config: provider.config as LlamaStackConfig,
+          sinkOptions,
+          env: ctx.env,
+        },
+      };
+    });
+    return { provider, definition, sinks };
+  });
+  return { providers: planned, words };
+}
+
 /**
  * Builds the whole pipeline from a config: validates it (one error listing
- * every problem), imports only the sink packages it names, creates the sinks
- * of every provider and the ones passed in `options.sinks`, and returns a core
- * `Telemetry` with `logEvent`, the tracing helpers, `flush`, `shutdown`,
- * `stats` and the query API (answered by the `sqlite` sink; without one a
- * query throws TelemetryStoreRequiredError).
+ * every problem), imports only the sink packages it names, validates every
+ * configured sink's options (one error listing every sink's problems),
+ * creates the sinks of every provider and adds those passed in
+ * `options.sinks`, and returns a core `Telemetry` with `logEvent`, the
+ * tracing helpers, `flush`, `shutdown`, `stats` and the query API (answered
+ * by the `sqlite` sink; without one a query throws TelemetryStoreRequiredError).
  *
- * @throws TelemetryValidationError for an invalid config;
+ * @throws TelemetryValidationError for an invalid config or invalid sink options;
  *   TelemetryConfigError when a file cannot be read or parsed;
  *   SinkNotInstalledError when a configured sink's package is missing;
  *   SinkLoadError / SinkStartError when a sink cannot load or start.
@@ -94,7 +169,7 @@ export async function createTelemetryFromConfig(
     sinkOptions = {},
     register = false,
     shutdownHooks = false,
-    env,
+    env: _env,
     sinkTypes: _sinkTypes,
     providerTypes: _providerTypes,
     ...telemetryOptions
@@ -110,48 +185,43 @@ export async function createTelemetryFromConfig(
     runConfig = config;
   }
 
-  const providers = runConfig.telemetry;
-  const several = providers.length > 1;
-  const sinkNameFor = (providerId: string) => (type: string) =>
-    several ? `${providerId}/${type}` : type;
+  const { providers, words } = plan(runConfig, ctx, sinkOptions);
+  // Every package any provider needs, before any sink is made: all missing ones are named at once.
+  const loaded = await loadSinkTypes(words);
+  const typeOf = (sink: PlannedSink) => loaded.get(sink.entry) as LoadedSinkType;
 
-  // Import every package any provider needs before creating a sink, so that all missing ones are named at once.
-  const wanted = new Map<SinkPackageKey, string>();
-  for (const provider of providers) {
-    if (provider.provider_type !== META_REFERENCE_DEFAULTS.providerType) continue;
-    for (const [key, sink] of packagesNeeded(provider.config as MetaReferenceConfig)) {
-      if (!wanted.has(key)) wanted.set(key, sink);
+  const problems: ValidationIssue[] = [];
+  for (const { sinks } of providers) {
+    for (const sink of sinks) {
+      for (const issue of typeOf(sink).check(sink.request)) {
+        problems.push({ path: `${sink.request.name}.${issue.path}`, message: issue.message });
+      }
     }
   }
-  const packages = await loadSinkPackages(wanted);
+  if (problems.length > 0) throw new TelemetryValidationError('telemetry sink options', problems);
 
-  const sinks: TelemetrySink[] = [];
+  const made: TelemetrySink[] = [];
+  let telemetry: Telemetry;
   try {
-    for (const provider of providers) {
-      const sinkName = sinkNameFor(provider.provider_id);
-      if (provider.provider_type === META_REFERENCE_DEFAULTS.providerType) {
-        sinks.push(
-          ...(await createMetaReferenceSinks({
-            providerId: provider.provider_id,
-            config: provider.config as MetaReferenceConfig,
-            sinkName,
-            sinkOptions,
-            env: ctx.env,
-            envGiven: env !== undefined && env !== process.env,
-            sinkTypes: ctx.sinkTypes,
-            packages,
-          })),
-        );
-        continue;
+    for (const { provider, definition, sinks } of providers) {
+      for (const sink of sinks) {
+        let created: TelemetrySink;
+        try {
+          created = await typeOf(sink).create(sink.request);
+        } catch (error) {
+          throw new SinkStartError(provider.provider_id, sink.label, error);
+        }
+        checkSink(created, provider.provider_id, sink.label);
+        made.push(created);
       }
-      const definition = ctx.providerTypes.get(provider.provider_type)!;
-      let made: TelemetrySink | readonly TelemetrySink[];
+      if (!definition.create) continue;
+      let own: TelemetrySink | readonly TelemetrySink[];
       try {
-        made = await definition.create({
+        own = await definition.create({
           providerId: provider.provider_id,
           providerType: provider.provider_type,
           config: provider.config,
-          sinkName,
+          sinkName: sinkNameFor(providers, provider.provider_id),
           sinkOptions,
           env: ctx.env,
         });
@@ -162,31 +232,66 @@ export async function createTelemetryFromConfig(
           error,
         );
       }
-      for (const sink of Array.isArray(made) ? made : [made]) {
+      for (const sink of Array.isArray(own) ? own : [own]) {
         checkSink(sink, provider.provider_id, `a sink (${provider.provider_type})`);
-        sinks.push(sink);
+        made.push(sink);
       }
     }
     for (const sink of extraSinks) checkSink(sink, 'sinks option', 'a sink passed in `sinks`');
-    const all = [...sinks, ...extraSinks];
+    const all = [...made, ...extraSinks];
     const names = new Set<string>();
     for (const sink of all) {
       if (names.has(sink.name)) {
         throw new TelemetryConfigError(
-          `Two sinks are named "${sink.name}": sink names must be unique. Configured sinks are named after their type${several ? ', prefixed with their provider_id' : ''}; give a sink passed in \`sinks\` (or a \`name\` in sinkOptions) another name.`,
+          `Two sinks are named "${sink.name}": sink names must be unique. Configured sinks are named after their type${providers.length > 1 ? ', prefixed with their provider_id' : ''}; give a sink passed in \`sinks\` (or a \`name\` in sinkOptions) another name.`,
         );
       }
       names.add(sink.name);
     }
-    const telemetry = createTelemetry({ ...telemetryOptions, sinks: all });
-    if (register) await registerReplacing(telemetry);
+    telemetry = createTelemetry({ ...telemetryOptions, sinks: all });
+  } catch (error) {
+    // Only the sinks made here: those passed in `sinks` belong to the caller.
+    await shutdownAll(made);
+    throw error;
+  }
+  try {
+    // Hooks first: options they refuse leave no pipeline registered.
     if (shutdownHooks) {
       installShutdownHooks(telemetry, shutdownHooks === true ? {} : shutdownHooks);
     }
-    return telemetry;
+    if (register) await registerReplacing(telemetry);
   } catch (error) {
-    // Only the sinks made here: those passed in `sinks` belong to the caller.
-    await shutdownAll(sinks);
+    await telemetry.shutdown();
     throw error;
   }
+  return telemetry;
+}
+
+/** A factory of someone else's must have returned a sink, or the dispatcher would fail later and less clearly. */
+function checkSink(
+  sink: unknown,
+  providerId: string,
+  label: string,
+): asserts sink is TelemetrySink {
+  const s = sink as Partial<TelemetrySink> | null | undefined;
+  if (
+    typeof s !== 'object' ||
+    s === null ||
+    typeof s.name !== 'string' ||
+    s.name === '' ||
+    (typeof s.writeEvents !== 'function' && typeof s.writeSpans !== 'function')
+  ) {
+    throw new SinkStartError(
+      providerId,
+      label,
+      new Error(
+        `its factory returned ${s === null || typeof s !== 'object' ? String(s) : 'an object'} that is not a TelemetrySink (expected a non-empty \`name\` and a writeEvents or writeSpans method)`,
+      ),
+    );
+  }
+}
+
+/** Closes sinks that will not be used after all; their errors do not hide the one being reported. */
+async function shutdownAll(sinks: readonly TelemetrySink[]): Promise<void> {
+  await Promise.allSettled(sinks.map(async (sink) => sink.shutdown?.()));
 }

@@ -1,8 +1,5 @@
-import { homedir } from 'node:os';
+import type { Env } from '@telemetry/core/sink';
 import type { Issue } from './issues.ts';
-
-/** Environment variables, as `process.env`. */
-export type Env = Readonly<Record<string, string | undefined>>;
 
 /**
  * `${env.NAME}`, `${env.NAME:=default}`, `${env.NAME:+value_if_set}` (Llama Stack's
@@ -15,8 +12,7 @@ const REFERENCE = /\$\{env\.([A-Za-z_][A-Za-z0-9_]*)(?::([=+]?)([^}]*))?\}/g;
  * alone), as Llama Stack's `replace_env_vars` does for a whole run config:
  * - `${env.NAME}` needs NAME set and non-empty, else an issue at that path;
  * - `${env.NAME:=default}` (or `${env.NAME:default}`) is NAME when non-empty, else `default`;
- * - `${env.NAME:+value}` is `value` when NAME is non-empty, else empty;
- * - a leading `~` of a substituted value is the home directory.
+ * - `${env.NAME:+value}` is `value` when NAME is non-empty, else empty.
  * A string that substitution leaves empty counts as not set: its key is
  * dropped (so the default applies). Values stay strings: unlike Llama Stack,
  * `"true"` or `"8080"` are not turned into a boolean or a number, because every
@@ -57,37 +53,22 @@ function substituteString(
       substituted = true;
       const set = env[name];
       const isSet = set !== undefined && set !== '';
-      let piece: string;
-      if (operator === undefined) {
-        if (!isSet) {
-          missing = true;
-          issues.push({
-            path: [...path],
-            message: `environment variable ${name} is not set: set it, or give a default with \${env.${name}:=default}`,
-            kind: 'env',
-          });
-          return '';
-        }
-        piece = set;
-      } else if (operator === '+') {
-        piece = isSet ? (operand ?? '') : '';
-      } else {
-        // `:=` and the older `:` form: the variable when set, else the default.
-        piece = isSet ? set : (operand ?? '');
-      }
-      return expandHome(piece, env);
+      if (operator === '+') return isSet ? (operand ?? '') : '';
+      // `:=` and the older `:` form: the variable when set, else the default.
+      if (operator !== undefined) return isSet ? set : (operand ?? '');
+      if (isSet) return set;
+      missing = true;
+      issues.push({
+        path: [...path],
+        message: `environment variable ${name} is not set: set it, or give a default with \${env.${name}:=default}`,
+        kind: 'env',
+      });
+      return '';
     },
   );
   if (missing) return undefined;
   if (substituted && result === '') return undefined;
   return result;
-}
-
-/** `~` and `~/x` become the home directory (as Python's `os.path.expanduser`). */
-export function expandHome(value: string, env: Env): string {
-  if (value !== '~' && !value.startsWith('~/')) return value;
-  const home = env.HOME || homedir();
-  return home + value.slice(1);
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -1,4 +1,4 @@
-import { TelemetryError } from '@telemetry/core';
+import { TelemetryError } from '@telemetry/core/sink';
 
 /** Stable codes of the errors this package throws (besides core's TELEMETRY_INVALID_INPUT and TELEMETRY_CONFIG). */
 export const PROVIDER_ERROR_CODES = Object.freeze({

@@ -174,6 +174,15 @@ describe('a sink package that is installed but cannot load', () => {
       'node_modules/@telemetry/sink-sqlite/index.js',
       `throw new Error('The module better_sqlite3.node was compiled against a different Node.js version');\n`,
     );
+    // A 0.1 console sink: a factory, but no definition for the table.
+    await broken.write(
+      'node_modules/@telemetry/sink-console/package.json',
+      pkg('@telemetry/sink-console'),
+    );
+    await broken.write(
+      'node_modules/@telemetry/sink-console/index.js',
+      `export function createConsoleSink() { return { name: 'console', writeEvents() {} }; }\n`,
+    );
   });
 
   afterAll(async () => {
@@ -202,6 +211,15 @@ ${reportError}`,
       code: 'TELEMETRY_SINK_NOT_INSTALLED',
       message:
         'Telemetry sink "otel" needs the package @opentelemetry/exporter-trace-otlp-proto (required by @telemetry/sink-otel), which is not installed: run `npm install @opentelemetry/exporter-trace-otlp-proto`, or remove "otel" from sinks.',
+    });
+  });
+
+  it('says which version to install when the package is too old to have a sink definition', async () => {
+    expect(await start(`{ sinks: 'console' }`)).toEqual({
+      name: 'SinkLoadError',
+      code: 'TELEMETRY_SINK_LOAD_FAILED',
+      message:
+        'Telemetry sink "console": @telemetry/sink-console is installed but failed to load: it exports no sink definition for "console", so it is older than this provider needs (install @telemetry/sink-console@">=0.2.0"). Reinstall it, or remove "console" from sinks.',
     });
   });
 

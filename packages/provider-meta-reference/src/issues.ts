@@ -1,4 +1,4 @@
-import { formatPath, TelemetryValidationError, type ValidationIssue } from '@telemetry/core';
+import { formatPath, TelemetryValidationError, type ValidationIssue } from '@telemetry/core/sink';
 import type { z } from 'zod';
 
 /** A validation problem while its path is still a list (so it can be prefixed and located). */

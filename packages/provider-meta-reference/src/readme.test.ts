@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as core from '@telemetry/core';
+import * as sink from '@telemetry/core/sink';
 import * as provider from '@telemetry/provider-meta-reference';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_DIR } from './test-support/paths.ts';
@@ -50,6 +51,7 @@ function compile(snippet: string, tail = ''): Run {
 
 const modules = {
   '@telemetry/core': core,
+  '@telemetry/core/sink': sink,
   '@telemetry/provider-meta-reference': provider,
 };
 
@@ -89,7 +91,13 @@ describe('README', () => {
       expect(logged).toEqual([['console', 'audit', 'mine']]);
     } finally {
       // The snippet registers process-wide; registering again returns the way to undo it.
-      provider.registerSinkType('audit', () => core.createMemorySink())();
+      provider.registerSinkType(
+        sink.defineSink({
+          type: 'audit',
+          options: sink.z.object({}),
+          create: () => ({ writeSpans() {} }),
+        }),
+      )();
       provider.registerProviderType('remote::archive', () => [])();
     }
   });
@@ -108,5 +116,33 @@ describe('README', () => {
     await writeFile(path, yaml);
     const error = await provider.loadRunConfig(path).catch((e: Error) => e);
     expect((error as Error).message.replace(path, '/app/run.yaml')).toBe(sample);
+  });
+
+  it('How it fails: the sample of sink options is what such a config gives', async () => {
+    const section = readme.slice(readme.indexOf('## How it fails'));
+    const sample = section
+      .match(/```\n( *Invalid telemetry sink options[\s\S]*?)\n *```/)![1]!
+      .split('\n')
+      .map((line) => line.replace(/^ {2}/, ''))
+      .join('\n')
+      .trim();
+    const error = await provider
+      .createTelemetryFromConfig(
+        { sinks: 'sqlite,otel', sqlite_db_path: '/data/t.db\0.bak' },
+        { env: { HOME: dir } },
+      )
+      .catch((e: Error) => e);
+    expect((error as Error).message).toBe(sample);
+  });
+
+  it('Config keys: the table lists every key of the block', () => {
+    const section = readme.slice(
+      readme.indexOf('### Config keys'),
+      readme.indexOf('### Options of'),
+    );
+    const keys = [...section.matchAll(/^\| `(\w+)`(?:, `(\w+)`)? \|/gm)].flatMap((m) =>
+      m.slice(1).filter((k): k is string => k !== undefined),
+    );
+    expect(keys).toEqual([...provider.META_REFERENCE_CONFIG_KEYS]);
   });
 });

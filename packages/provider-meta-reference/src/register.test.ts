@@ -6,12 +6,13 @@
  */
 import { trace as otelTrace } from '@opentelemetry/api';
 import { createMemorySink, createTelemetry, getGlobalTelemetry, withTrace } from '@telemetry/core';
+import { CaptureStream } from '@telemetry/core/testing';
 import {
   createTelemetryFromConfig,
   installShutdownHooks,
 } from '@telemetry/provider-meta-reference';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CaptureStream } from './test-support/capture.ts';
+import { consoleLines } from './test-support/console-lines.ts';
 
 const env = { HOME: '/nonexistent' };
 
@@ -53,7 +54,7 @@ describe('register', () => {
 
     request();
     await third.flush();
-    expect(stream.lines).toMatchInlineSnapshot(`
+    expect(consoleLines(stream)).toMatchInlineSnapshot(`
       [
         "START    request",
         "START      db.query",
@@ -132,7 +133,7 @@ describe('register', () => {
     expect(getGlobalTelemetry()).toBe(second);
     request();
     await second.flush();
-    expect(stream.lines.filter((line) => line.startsWith('END'))).toEqual([
+    expect(consoleLines(stream).filter((line) => line.startsWith('END'))).toEqual([
       'END        db.query  ok  <ms>',
       'END      request  ok  <ms>',
     ]);

@@ -1,47 +1,8 @@
-import { TelemetryConfigError, type TelemetrySink } from '@telemetry/core';
+import { type Env, TelemetryConfigError, type TelemetrySink } from '@telemetry/core/sink';
 import type { z } from 'zod';
-import { BUILTIN_SINKS, type MetaReferenceConfig } from './config-schema.ts';
+import { createMetaReferenceConfigSchema, type MetaReferenceConfig } from './config-schema.ts';
 import { META_REFERENCE_DEFAULTS } from './defaults.ts';
-import type { Env } from './env-substitution.ts';
-
-/** Options for sinks by sink type (`console`, `sqlite`, `otel`, or a registered type), given from code. */
-export interface SinkOptions {
-  /**
-   * Passed to `createConsoleSink`, over what the config says (e.g. `stream`, `format`).
-   * @default {}
-   */
-  readonly console?: Readonly<Record<string, unknown>>;
-  /**
-   * Passed to `createSqliteSink`, over what the config says (e.g. `ttlSeconds`, `datasetWriter`).
-   * @default {}
-   */
-  readonly sqlite?: Readonly<Record<string, unknown>>;
-  /**
-   * Passed to `createOtelSink`, over what the config says (e.g. `headers`).
-   * @default {}
-   */
-  readonly otel?: Readonly<Record<string, unknown>>;
-  readonly [sinkType: string]: Readonly<Record<string, unknown>> | undefined;
-}
-
-/** What a registered sink type's factory is given. */
-export interface SinkFactoryContext {
-  /** The name to give the sink: its type, or `<provider_id>/<type>` when the config has several providers. */
-  readonly name: string;
-  /** The sink type as the config names it. */
-  readonly type: string;
-  /** The `provider_id` of the provider whose config names it. */
-  readonly providerId: string;
-  /** That provider's whole validated config. */
-  readonly config: MetaReferenceConfig;
-  /** `sinkOptions[type]` given to `createTelemetryFromConfig`, or `{}`. */
-  readonly options: Readonly<Record<string, unknown>>;
-  /** The environment the config was read with. */
-  readonly env: Env;
-}
-
-/** Creates a sink that a meta-reference config names in `sinks`. */
-export type SinkFactory = (context: SinkFactoryContext) => TelemetrySink | Promise<TelemetrySink>;
+import type { SinkOptions } from './sink-types.ts';
 
 /** What a registered provider type's factory is given. */
 export interface ProviderFactoryContext<Config = unknown> {
@@ -61,48 +22,58 @@ export type ProviderFactory<Config = unknown> = (
   context: ProviderFactoryContext<Config>,
 ) => TelemetrySink | readonly TelemetrySink[] | Promise<TelemetrySink | readonly TelemetrySink[]>;
 
-/** A provider type: how to validate its `config` block and how to create its sinks. */
-export interface ProviderTypeDefinition<Config = unknown> {
-  readonly create: ProviderFactory<Config>;
+/** What a provider type's `schema` function is given for each parse. */
+export interface ProviderSchemaContext {
   /**
-   * Validates the `config` block; its problems are listed with every other problem of the run config.
+   * Every word a config may list in `sinks` (the built-in sink types, those
+   * registered, those given to the call), with the sink names it stands for
+   * (`otel` stands for `otel_trace` and `otel_metric`).
+   */
+  readonly sinkNames: ReadonlyMap<string, readonly string[]>;
+  /** The environment the config is read with. */
+  readonly env: Env;
+}
+
+/** A provider type: how to validate its `config` block and which sinks it makes. */
+export interface ProviderTypeDefinition<Config = unknown> {
+  /**
+   * Validates the `config` block; its problems are listed with every other
+   * problem of the run config. A function is called for each parse with the
+   * sink names known then.
    * @default undefined (the block is passed as written)
    */
-  readonly schema?: z.ZodType<Config>;
+  readonly schema?: z.ZodType<Config> | ((context: ProviderSchemaContext) => z.ZodType<Config>);
+  /**
+   * The sink types (by sink name, as in `ProviderSchemaContext.sinkNames`)
+   * this provider's config names. They are made from the sink table like
+   * `inline::meta-reference`'s: their packages imported together, their
+   * options (what each reads of `config`, under `sinkOptions`) validated with
+   * every other sink's, then created in this order.
+   * @default undefined (none)
+   */
+  readonly sinks?: (config: Config) => readonly string[];
+  /**
+   * Sinks of the provider's own, added after those of `sinks`.
+   * @default undefined (none)
+   */
+  readonly create?: ProviderFactory<Config>;
 }
-
-const sinkTypes = new Map<string, SinkFactory>();
-const providerTypes = new Map<string, ProviderTypeDefinition>();
-
-const SINK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /**
- * Lets configs name a sink of your own in `sinks`. Registering a name again
- * replaces its factory (a reloaded module registers again). Returns a function
- * that removes the registration.
- * @throws TelemetryConfigError for a built-in name or one that a comma-separated `sinks` string could not hold.
+ * Llama Stack's `inline::meta-reference`: an ordinary provider type, whose
+ * sinks are the sink types its config block lists.
  */
-export function registerSinkType(name: string, factory: SinkFactory): () => void {
-  if (typeof name !== 'string' || !SINK_NAME.test(name)) {
-    throw new TelemetryConfigError(
-      `Cannot register sink type ${JSON.stringify(name)}: use letters, digits, "_", "-" or "." (it must fit in a comma-separated sinks string).`,
-    );
-  }
-  if (Object.hasOwn(BUILTIN_SINKS, name)) {
-    throw new TelemetryConfigError(
-      `Cannot register sink type "${name}": it is built in. Choose another name, or pass your sink instance with the \`sinks\` option.`,
-    );
-  }
-  if (typeof factory !== 'function') {
-    throw new TelemetryConfigError(
-      `Cannot register sink type "${name}": expected a factory function (context) => TelemetrySink.`,
-    );
-  }
-  sinkTypes.set(name, factory);
-  return () => {
-    if (sinkTypes.get(name) === factory) sinkTypes.delete(name);
-  };
-}
+const metaReference: ProviderTypeDefinition<MetaReferenceConfig> = {
+  schema: ({ sinkNames }) => createMetaReferenceConfigSchema({ sinkNames }),
+  sinks: (config) => config.sinks,
+};
+
+const providerTypes = new Map<string, ProviderTypeDefinition>([
+  [META_REFERENCE_DEFAULTS.providerType, metaReference as ProviderTypeDefinition],
+]);
+
+/** Types that a registration cannot replace. */
+const BUILT_IN = new Set(providerTypes.keys());
 
 /**
  * Lets configs name a `provider_type` of your own (e.g. `remote::my-collector`):
@@ -119,67 +90,63 @@ export function registerProviderType<Config = unknown>(
      * Validates the provider's `config` block with the rest of the config.
      * @default undefined (the block is passed as written)
      */
-    readonly schema?: z.ZodType<Config>;
+    readonly schema?: ProviderTypeDefinition<Config>['schema'];
+    /**
+     * Sink types from the sink table that the provider's config names (see `ProviderTypeDefinition.sinks`).
+     * @default undefined (none)
+     */
+    readonly sinks?: ProviderTypeDefinition<Config>['sinks'];
   } = {},
 ): () => void {
-  if (typeof type !== 'string' || type.trim() === '') {
-    throw new TelemetryConfigError(
-      `Cannot register provider type ${JSON.stringify(type)}: expected a name such as "remote::my-collector".`,
-    );
-  }
-  if (type === META_REFERENCE_DEFAULTS.providerType) {
-    throw new TelemetryConfigError(
-      `Cannot register provider type "${type}": it is built in. Register a sink type (registerSinkType) to add sinks to it.`,
-    );
-  }
-  if (typeof factory !== 'function') {
-    throw new TelemetryConfigError(
-      `Cannot register provider type "${type}": expected a factory function (context) => sinks.`,
-    );
-  }
-  const definition: ProviderTypeDefinition = {
-    create: factory as ProviderFactory,
-    ...(options.schema ? { schema: options.schema as z.ZodType } : {}),
-  };
+  const definition = checkedProviderType(type, { ...options, create: factory }, 'Cannot register');
   providerTypes.set(type, definition);
   return () => {
     if (providerTypes.get(type) === definition) providerTypes.delete(type);
   };
 }
 
-/** Sink types for one call: those given to it over those registered process-wide. */
-export function sinkTypesFor(
-  local: Readonly<Record<string, SinkFactory>> | undefined,
-): ReadonlyMap<string, SinkFactory> {
-  const merged = new Map(sinkTypes);
-  for (const [name, factory] of Object.entries(local ?? {})) {
-    if (Object.hasOwn(BUILTIN_SINKS, name)) {
-      throw new TelemetryConfigError(
-        `Sink type "${name}" in the sinkTypes option is built in. Choose another name, or pass your sink instance with the \`sinks\` option.`,
-      );
-    }
-    merged.set(name, factory);
+function checkedProviderType<Config>(
+  type: string,
+  definition: ProviderTypeDefinition<Config>,
+  where: string,
+): ProviderTypeDefinition {
+  if (typeof type !== 'string' || type.trim() === '') {
+    throw new TelemetryConfigError(
+      `${where} provider type ${JSON.stringify(type)}: expected a name such as "remote::my-collector".`,
+    );
   }
-  return merged;
+  if (BUILT_IN.has(type)) {
+    throw new TelemetryConfigError(
+      `${where} provider type "${type}": it is built in. Register a sink type (registerSinkType) to add sinks to it.`,
+    );
+  }
+  const { create, sinks } = definition;
+  if (
+    (create !== undefined && typeof create !== 'function') ||
+    (sinks !== undefined && typeof sinks !== 'function') ||
+    (create === undefined && sinks === undefined)
+  ) {
+    throw new TelemetryConfigError(
+      `${where} provider type "${type}": expected a factory function (context) => sinks.`,
+    );
+  }
+  return definition as unknown as ProviderTypeDefinition;
 }
 
-/** Provider types for one call: those given to it over those registered process-wide. */
+/** @internal Provider types for one call: those given to it over those registered process-wide. */
 export function providerTypesFor(
   local: Readonly<Record<string, ProviderFactory | ProviderTypeDefinition>> | undefined,
 ): ReadonlyMap<string, ProviderTypeDefinition> {
   const merged = new Map(providerTypes);
   for (const [type, value] of Object.entries(local ?? {})) {
-    if (type === META_REFERENCE_DEFAULTS.providerType) {
-      throw new TelemetryConfigError(
-        `Provider type "${type}" in the providerTypes option is built in; it cannot be replaced.`,
-      );
-    }
-    merged.set(type, typeof value === 'function' ? { create: value } : value);
+    merged.set(
+      type,
+      checkedProviderType(
+        type,
+        typeof value === 'function' ? { create: value } : value,
+        'The providerTypes option cannot take',
+      ),
+    );
   }
   return merged;
-}
-
-/** Names of the sink types registered process-wide. */
-export function registeredSinkTypeNames(): string[] {
-  return [...sinkTypes.keys()];
 }

@@ -1,36 +1,13 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TelemetryConfigError, TelemetryValidationError } from '@telemetry/core';
 import { loadRunConfig } from '@telemetry/provider-meta-reference';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { rejection as failure, scratchDir } from './test-support/scratch.ts';
 
 const env = { HOME: '/home/ada' };
-let dir: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'provider-run-config-'));
-});
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function file(name: string, text: string): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, text);
-  return path;
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the promise to reject');
-}
+const scratch = scratchDir('provider-run-config-');
+const file = scratch.file;
 
 describe('loadRunConfig', () => {
   it("reads the seed's YAML block", async () => {
@@ -101,7 +78,8 @@ server:
         config: {
           service_name: '\u200B',
           sinks: ['console', 'otel_trace'],
-          sqlite_db_path: '/home/ada/.llama/distributions/starter/trace_store.db',
+          // The sqlite sink expands the ~ (it owns what the key means).
+          sqlite_db_path: '~/.llama/distributions/starter/trace_store.db',
           otel_exporter_otlp_endpoint: 'http://c:4318',
         },
       },
@@ -123,7 +101,6 @@ server:
     );
     expect((await loadRunConfig(path, { env })).telemetry[0]!.config).toEqual({
       sinks: ['sqlite'],
-      sqlite_db_path: '/home/ada/.llama/runtime/trace_store.db',
     });
   });
 
@@ -144,7 +121,7 @@ telemetry:
     );
     const error = await failure(loadRunConfig(path, { env }));
     expect(error).toBeInstanceOf(TelemetryValidationError);
-    expect(error.message.replace(dir, '<dir>')).toMatchInlineSnapshot(`
+    expect(error.message.replace(scratch.path, '<dir>')).toMatchInlineSnapshot(`
       "Invalid telemetry config in <dir>/bad.yaml (4 problems):
         - telemetry[0].config.sinks[1]: unknown sink "sqlight"; expected one of: console, sqlite, otel, otel_trace, otel_metric (line 8)
         - telemetry[0].config.otel_endpiont: unknown key (did you mean "otel_endpoint"?); expected one of: sinks, sqlite_db_path, service_name, otel_exporter_otlp_endpoint, otel_endpoint, otel_trace_endpoint, otel_metric_endpoint (line 9)
@@ -157,17 +134,17 @@ telemetry:
     const path = await file('broken.yaml', 'telemetry:\n  - provider_id: [meta-reference\n');
     const error = await failure(loadRunConfig(path, { env }));
     expect(error).toBeInstanceOf(TelemetryConfigError);
-    expect(error.message.replace(dir, '<dir>')).toMatchInlineSnapshot(
+    expect(error.message.replace(scratch.path, '<dir>')).toMatchInlineSnapshot(
       `"Cannot parse the telemetry run config <dir>/broken.yaml as YAML: Flow sequence in block collection must be sufficiently indented and end with a ] (line 3, column 1)"`,
     );
   });
 
   it('says which file is missing', async () => {
-    const error = await failure(loadRunConfig(join(dir, 'nope.yaml'), { env }));
+    const error = await failure(loadRunConfig(join(scratch.path, 'nope.yaml'), { env }));
     expect(error).toBeInstanceOf(TelemetryConfigError);
     expect((error as TelemetryConfigError).code).toBe('TELEMETRY_CONFIG');
     expect(error.message).toContain(
-      `Cannot read the telemetry run config ${join(dir, 'nope.yaml')}: no such file.`,
+      `Cannot read the telemetry run config ${join(scratch.path, 'nope.yaml')}: no such file.`,
     );
   });
 });

@@ -1,42 +1,40 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TelemetryConfigError } from '@telemetry/core';
-import { isNode, LineCounter, parseDocument } from 'yaml';
-import { z } from 'zod';
+import { type Env, TelemetryConfigError } from '@telemetry/core/sink';
 import {
-  BUILTIN_SINKS,
-  type BuiltinSinkName,
-  createMetaReferenceConfigSchema,
-  type MetaReferenceConfig,
-  rejectUnknownKeys,
-  splitSinks,
-} from './config-schema.ts';
+  type Document,
+  isAlias,
+  isMap,
+  isNode,
+  isPair,
+  isSeq,
+  LineCounter,
+  parseDocument,
+} from 'yaml';
+import { z } from 'zod';
+import { type MetaReferenceConfig, rejectUnknownKeys } from './config-schema.ts';
 import { META_REFERENCE_DEFAULTS } from './defaults.ts';
 import { describeValue, didYouMean } from './describe.ts';
-import { type Env, isPlainObject, substituteEnv } from './env-substitution.ts';
+import { isPlainObject, substituteEnv } from './env-substitution.ts';
 import { type Issue, issuesFromZodError, validationError } from './issues.ts';
-import {
-  type ProviderFactory,
-  type ProviderTypeDefinition,
-  providerTypesFor,
-  type SinkFactory,
-  sinkTypesFor,
-} from './registry.ts';
+import { type ProviderFactory, type ProviderTypeDefinition, providerTypesFor } from './registry.ts';
+import { type SinkTable, type SinkTypesOption, sinkTableFor } from './sink-types.ts';
 
 /** How configs are read. */
 export interface ParseOptions {
   /**
-   * Variables for `${env.NAME}` references, the default database path and the
-   * check that an `otel` sink has an endpoint.
+   * Variables for `${env.NAME}` references, and what the sinks read of the
+   * environment (`fromConfig`: the default database path, `OTEL_*`).
    * @default process.env
    */
   readonly env?: Env;
   /**
-   * Sink types for this call only, besides those of `registerSinkType`.
-   * @default {}
+   * Sink types for this call only, besides the built-in ones and those of
+   * `registerSinkType`: `defineSink` definitions (or, as in 0.1, factories by name).
+   * @default []
    */
-  readonly sinkTypes?: Readonly<Record<string, SinkFactory>>;
+  readonly sinkTypes?: SinkTypesOption;
   /**
    * Provider types for this call only, besides those of `registerProviderType`.
    * @default {}
@@ -62,73 +60,80 @@ export interface TelemetryRunConfig {
 /** @internal What one parse needs. */
 export interface ParseContext {
   readonly env: Env;
-  readonly sinkTypes: ReadonlyMap<string, SinkFactory>;
+  readonly sinkTable: SinkTable;
   readonly providerTypes: ReadonlyMap<string, ProviderTypeDefinition>;
 }
 
 export function parseContext(options: ParseOptions = {}): ParseContext {
   return {
     env: options.env ?? process.env,
-    sinkTypes: sinkTypesFor(options.sinkTypes),
+    sinkTable: sinkTableFor(options.sinkTypes),
     providerTypes: providerTypesFor(options.providerTypes),
   };
 }
 
-const OTEL_CONFIG_KEYS = [
-  'otel_exporter_otlp_endpoint',
-  'otel_endpoint',
-  'otel_trace_endpoint',
-  'otel_metric_endpoint',
-] as const;
-
-const OTEL_ENV = [
-  'OTEL_EXPORTER_OTLP_ENDPOINT',
-  'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
-  'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT',
-] as const;
-
 /**
- * The otel sinks need an endpoint from the config or the environment; say both
- * ways when there is none. Reads the block as written, so that this problem is
- * listed even when the block has others.
+ * How deep a config may nest: far more than any run config needs, and far
+ * less than what would overflow the stack of the code that reads it.
  */
-function checkOtelEndpoint(raw: unknown, env: Env): string | undefined {
-  if (!isPlainObject(raw)) return undefined;
-  const sinks = splitSinks(raw.sinks);
-  if (!Array.isArray(sinks)) return undefined;
-  const names = new Set(
-    sinks.flatMap((name) =>
-      typeof name === 'string' && Object.hasOwn(BUILTIN_SINKS, name)
-        ? [...BUILTIN_SINKS[name as BuiltinSinkName]]
-        : [],
-    ),
-  );
-  const traces = names.has('otel_trace');
-  const metrics = names.has('otel_metric');
-  if (!traces && !metrics) return undefined;
-  const configured = OTEL_CONFIG_KEYS.some(
-    (key) => typeof raw[key] === 'string' && raw[key] !== '',
-  );
-  if (configured || OTEL_ENV.some((name) => env[name])) return undefined;
-  const sink = traces && metrics ? 'otel' : traces ? 'otel_trace' : 'otel_metric';
-  return `sink "${sink}" needs an OTLP endpoint: set otel_exporter_otlp_endpoint (e.g. http://localhost:4318) or otel_endpoint (e.g. http://localhost:4318/v1/traces) in this config, or the environment variable OTEL_EXPORTER_OTLP_ENDPOINT`;
+const MAX_CONFIG_DEPTH = 100;
+
+const TOO_DEEP = `nests more than ${MAX_CONFIG_DEPTH} levels deep; a telemetry config needs a few (look for a value that contains itself, or brackets or indentation that run away)`;
+
+/** Where `value` nests deeper than MAX_CONFIG_DEPTH (or contains itself), walked without recursion. */
+function tooDeepAt(value: unknown): PropertyKey[] | undefined {
+  const stack: [unknown, PropertyKey[]][] = [[value, []]];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [item, path] = next;
+    if (path.length > MAX_CONFIG_DEPTH) return path;
+    const children: [PropertyKey, unknown][] = Array.isArray(item)
+      ? item.map((child, i) => [i, child])
+      : isPlainObject(item)
+        ? Object.entries(item)
+        : [];
+    for (const [key, child] of children) stack.push([child, [...path, key]]);
+  }
+  return undefined;
 }
 
-function parseMetaReferenceBlock(
+/** The first node of a YAML document deeper than MAX_CONFIG_DEPTH, walked without recursion. */
+function tooDeepNode(doc: Document): { range?: readonly number[] | null | undefined } | undefined {
+  const stack: [unknown, number][] = [[doc.contents, 0]];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [node, depth] = next;
+    if (isPair(node)) {
+      stack.push([node.key, depth], [node.value, depth]);
+      continue;
+    }
+    if (!isNode(node) || isAlias(node)) continue;
+    if (depth > MAX_CONFIG_DEPTH) return node;
+    if (isMap(node) || isSeq(node)) for (const item of node.items) stack.push([item, depth + 1]);
+  }
+  return undefined;
+}
+
+/** Validates one provider's `config` block with its type's schema. */
+function parseProviderConfig(
+  definition: ProviderTypeDefinition,
   raw: unknown,
   prefix: readonly PropertyKey[],
   ctx: ParseContext,
   issues: Issue[],
-): MetaReferenceConfig | undefined {
-  const schema = createMetaReferenceConfigSchema({
-    customSinks: () => [...ctx.sinkTypes.keys()],
-    env: ctx.env,
-  });
+): unknown {
+  const schema =
+    typeof definition.schema === 'function'
+      ? definition.schema({ sinkNames: ctx.sinkTable.vocabulary, env: ctx.env })
+      : definition.schema;
+  if (!schema) return raw ?? {};
   const result = schema.safeParse(raw);
-  if (!result.success) issues.push(...issuesFromZodError(result.error, prefix));
-  const otelProblem = checkOtelEndpoint(raw, ctx.env);
-  if (otelProblem) issues.push({ path: [...prefix, 'sinks'], message: otelProblem });
-  return result.success ? result.data : undefined;
+  if (result.success) return result.data;
+  issues.push(...issuesFromZodError(result.error, prefix));
+  return undefined;
+}
+
+/** The built-in provider type, as registered (it cannot be replaced). */
+function metaReference(ctx: ParseContext): ProviderTypeDefinition {
+  return ctx.providerTypes.get(META_REFERENCE_DEFAULTS.providerType)!;
 }
 
 const ENTRY_KEYS = ['provider_id', 'provider_type', 'config'] as const;
@@ -174,23 +179,17 @@ function parseEntry(
   if (!isPlainObject(raw)) return undefined;
 
   const type = value.provider_type;
-  const known = [META_REFERENCE_DEFAULTS.providerType, ...ctx.providerTypes.keys()];
   let config: unknown;
-  if (type === META_REFERENCE_DEFAULTS.providerType) {
-    config = parseMetaReferenceBlock(value.config, [...prefix, 'config'], ctx, issues);
-  } else if (typeof type === 'string') {
+  if (typeof type === 'string') {
     const definition = ctx.providerTypes.get(type);
-    if (!definition) {
+    if (definition) {
+      config = parseProviderConfig(definition, value.config, [...prefix, 'config'], ctx, issues);
+    } else {
+      const known = [...ctx.providerTypes.keys()];
       issues.push({
         path: [...prefix, 'provider_type'],
         message: `unknown provider type ${JSON.stringify(type)}${didYouMean(type, known)}; expected one of: ${known.join(', ')}`,
       });
-    } else if (definition.schema) {
-      const parsed = definition.schema.safeParse(value.config);
-      if (parsed.success) config = parsed.data;
-      else issues.push(...issuesFromZodError(parsed.error, [...prefix, 'config']));
-    } else {
-      config = value.config ?? {};
     }
   }
   if (!entry.success || config === undefined) return undefined;
@@ -242,7 +241,17 @@ export function parseRunConfigValue(
   ctx: ParseContext,
 ): { config: TelemetryRunConfig; issues: Issue[] } {
   const issues: Issue[] = [];
+  const deep = tooDeepAt(input);
+  if (deep) {
+    // Only the start of the path: the rest is the same key a hundred times.
+    issues.push({ path: deep.slice(0, 4), message: TOO_DEEP });
+    return { config: { telemetry: [] }, issues };
+  }
   const value = substituteEnv(input, ctx.env, issues);
+  const bare = (block: unknown) =>
+    parseProviderConfig(metaReference(ctx), block, [], ctx, issues) as
+      | MetaReferenceConfig
+      | undefined;
   const single = (config: MetaReferenceConfig | undefined) => ({
     telemetry: config
       ? [
@@ -256,7 +265,7 @@ export function parseRunConfigValue(
   });
 
   if (value === undefined || value === null) {
-    return { config: single(parseMetaReferenceBlock({}, [], ctx, issues)), issues };
+    return { config: single(bare({})), issues };
   }
   if (Array.isArray(value)) {
     return { config: { telemetry: parseProviderList(value, [], ctx, issues) }, issues };
@@ -314,14 +323,14 @@ export function parseRunConfigValue(
     const entry = parseEntry(value, [], ctx, issues);
     return { config: { telemetry: entry ? [entry] : [] }, issues };
   }
-  return { config: single(parseMetaReferenceBlock(value, [], ctx, issues)), issues };
+  return { config: single(bare(value)), issues };
 }
 
 /**
  * Validates one `inline::meta-reference` `config` block (an object as in YAML:
  * `{ sinks: 'console,sqlite', sqlite_db_path: '...' }`): substitutes
- * `${env.…}` references, applies defaults, and checks that an `otel` sink has
- * an endpoint.
+ * `${env.…}` references and checks every key. What the sinks make of the
+ * keys (default paths, endpoints) is checked when they are created.
  * @throws TelemetryValidationError listing every problem with its path.
  */
 export function parseTelemetryConfig(
@@ -330,8 +339,13 @@ export function parseTelemetryConfig(
 ): MetaReferenceConfig {
   const ctx = parseContext(options);
   const issues: Issue[] = [];
+  const deep = tooDeepAt(value);
+  if (deep)
+    throw validationError('telemetry config', [{ path: deep.slice(0, 4), message: TOO_DEEP }]);
   const substituted = substituteEnv(value, ctx.env, issues);
-  const config = parseMetaReferenceBlock(substituted, [], ctx, issues);
+  const config = parseProviderConfig(metaReference(ctx), substituted, [], ctx, issues) as
+    | MetaReferenceConfig
+    | undefined;
   if (issues.length > 0 || !config) throw validationError('telemetry config', issues);
   return config;
 }
@@ -371,19 +385,41 @@ export async function loadRunConfigWith(
   }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const at = (offset: number | undefined) => {
+    const { line, col } = lineCounter.linePos(offset ?? 0);
+    return `line ${line}, column ${col}`;
+  };
   if (doc.errors.length > 0) {
-    const details = doc.errors
-      .map((e) => {
-        const { line, col } = lineCounter.linePos(e.pos[0]);
-        return `${e.message} (line ${line}, column ${col})`;
-      })
-      .join('; ');
+    // The parser gives up on a document nested too deep for the stack; say so in words.
+    const exhausted = doc.errors.find((e) => e.code === 'RESOURCE_EXHAUSTION');
+    const details = exhausted
+      ? `it ${TOO_DEEP} (${at(exhausted.pos[0])})`
+      : doc.errors.map((e) => `${e.message} (${at(e.pos[0])})`).join('; ');
     throw new TelemetryConfigError(
       `Cannot parse the telemetry run config ${file} as YAML: ${details}`,
       { cause: doc.errors[0] },
     );
   }
-  const { config, issues } = parseRunConfigValue(doc.toJS(), ctx);
+  const deep = tooDeepNode(doc);
+  if (deep) {
+    throw new TelemetryConfigError(
+      `Cannot read the telemetry run config ${file}: it ${TOO_DEEP} (${at(deep.range?.[0])})`,
+    );
+  }
+  let value: unknown;
+  try {
+    // yaml refuses aliases that expand past maxAliasCount nodes (a "billion laughs" file).
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    const message = (error as Error)?.message ?? String(error);
+    throw new TelemetryConfigError(
+      /alias count/i.test(message)
+        ? `Cannot read the telemetry run config ${file}: its aliases (*name) expand to too many values, as a "billion laughs" file does. Write the values out, or use fewer aliases.`
+        : `Cannot read the telemetry run config ${file}: ${message}`,
+      { cause: error },
+    );
+  }
+  const { config, issues } = parseRunConfigValue(value, ctx);
   if (issues.length > 0) {
     const locate = (path: readonly PropertyKey[]) => {
       for (let n = path.length; n >= 0; n--) {

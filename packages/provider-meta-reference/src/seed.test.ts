@@ -7,13 +7,14 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CaptureStream } from '@telemetry/core/testing';
 import { createTelemetryFromConfig } from '@telemetry/provider-meta-reference';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type OtlpReceiver,
   startOtlpReceiver,
 } from '../../sink-otel/src/test-support/otlp-receiver.ts';
-import { CaptureStream } from './test-support/capture.ts';
+import { consoleLines } from './test-support/console-lines.ts';
 
 let dir: string;
 let receiver: OtlpReceiver;
@@ -66,7 +67,7 @@ describe("the seed's YAML", () => {
     expect(await telemetry.flush()).toBe(true);
 
     // Console: the live view, in order.
-    expect(console.lines).toMatchInlineSnapshot(`
+    expect(consoleLines(console)).toMatchInlineSnapshot(`
       [
         "START    chat_completion",
         "START      retrieve",

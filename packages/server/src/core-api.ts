@@ -13,7 +13,6 @@ export {
   GetSpanTreeParamsSchema,
   generateSpanId,
   generateTraceId,
-  issuesFromZod,
   LogEventParamsSchema,
   QueryMetricsParamsSchema,
   QuerySpansParamsSchema,
@@ -26,3 +25,5 @@ export {
   TelemetryValidationError,
   toIsoMicros,
 } from '@telemetry/core';
+// Validation issues in the format every package uses: a helper of the sink floor.
+export { issuesFromZod } from '@telemetry/core/sink';

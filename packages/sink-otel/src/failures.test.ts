@@ -1,234 +1,219 @@
+/**
+ * The sink on its own, as core's dispatcher drives it: each write resolves when
+ * the collector took the batch and rejects when it did not, retryable or not.
+ * Retrying, backoff and accounting are core's (see telemetry.test.ts).
+ */
+import type { CompletedSpan } from '@telemetry/core';
 import { createOtelSink, OTLP_ERROR_CODES, OtlpExportError } from '@telemetry/sink-otel';
 import { describe, expect, it } from 'vitest';
 import { useOtlpHarness } from './test-support/harness.ts';
-import type { OtlpReceiver } from './test-support/otlp-receiver.ts';
+import { type OtlpReceiver, tracePartialSuccess } from './test-support/otlp-receiver.ts';
 import { completedSpan, logEvent, manySpans, metricEvent } from './test-support/spans.ts';
 
 const { receiver, sink } = useOtlpHarness();
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function codes(errors: unknown[]): string[] {
-  return errors.map((e) => (e instanceof OtlpExportError ? e.code : String(e)));
-}
 
 function traceStatuses(r: OtlpReceiver): number[] {
   return r.requests.filter((q) => q.signal === 'traces').map((q) => q.status);
 }
 
-describe('when the collector is down, slow or refusing', () => {
-  it('keeps the spans while the receiver is down for 2 seconds and delivers every one when it is back', async () => {
+/** The error a write rejected with. */
+async function rejection(write: Promise<void>): Promise<OtlpExportError> {
+  try {
+    await write;
+  } catch (error) {
+    expect(error).toBeInstanceOf(OtlpExportError);
+    return error as OtlpExportError;
+  }
+  throw new Error('expected the write to reject');
+}
+
+describe('a write that the collector did not take', () => {
+  it('rejects as retryable when nothing listens, naming the URL and the cause', async () => {
     const r = await receiver();
     await r.stop();
-    // A short request timeout leaves the retrying to the sink's own backoff.
-    const {
-      sink: s,
-      errors,
-      dropped,
-    } = sink({ endpoint: r.tracesUrl, metrics: false, timeoutMillis: 300 });
-    const spans = manySpans(500);
-    s.writeSpans(spans);
-    const flushed = s.forceFlush();
-    await sleep(2000);
-    expect(r.spanCount()).toBe(0);
-    expect(s.stats().pendingSpans).toBe(500);
-    await r.start();
-    await flushed;
-
-    expect(r.spanIds.size).toBe(500);
-    for (const span of spans) expect(r.spanIds.has(`${span.trace_id}:${span.span_id}`)).toBe(true);
-    expect(s.stats()).toMatchObject({ exportedSpans: 500, pendingSpans: 0, droppedSpans: {} });
-    expect(s.stats().exportRequests).toBeGreaterThan(1);
-    expect(dropped).toEqual({});
-    expect(codes(errors)).toContain(OTLP_ERROR_CODES.unreachable);
-    const report = errors.find((e) => e instanceof OtlpExportError) as OtlpExportError;
-    expect(report.message).toContain(r.tracesUrl);
-    expect(report.message).toContain('ECONNREFUSED');
-  });
-
-  it('retries after 503 answers and delivers once the receiver answers 200', async () => {
-    const r = await receiver({
-      responder: ({ signal, attempt }) => (signal === 'traces' && attempt <= 2 ? 503 : 200),
-    });
-    const { sink: s, dropped } = sink({
-      endpoint: r.tracesUrl,
-      metrics: false,
-      timeoutMillis: 500,
-    });
-    const spans = manySpans(20);
-    s.writeSpans(spans);
-    await s.forceFlush();
-    expect(traceStatuses(r)).toEqual([503, 503, 200]);
-    expect(r.traces.map((t) => t.spanId)).toEqual(spans.map((x) => x.span_id));
-    expect(dropped).toEqual({});
-  });
-
-  it('also retries through the exporter’s own quick retries with its default timeout', async () => {
-    const r = await receiver({
-      responder: ({ signal, attempt }) => (signal === 'traces' && attempt === 1 ? 503 : undefined),
-    });
     const { sink: s, dropped } = sink({ endpoint: r.tracesUrl, metrics: false });
-    s.writeSpans(manySpans(5));
-    await s.forceFlush();
-    expect(traceStatuses(r)).toEqual([503, 200]);
-    expect(r.spanIds.size).toBe(5);
-    expect(dropped).toEqual({});
-  });
-
-  it('does not retry a 400 answer forever: drops the batch, counts it, and says why', async () => {
-    const r = await receiver({ responder: () => ({ status: 400, body: 'span name too long' }) });
-    const { sink: s, errors, dropped } = sink({ endpoint: r.tracesUrl, metrics: false });
-    const spans = manySpans(30).map((span) => ({ ...span, events: [logEvent(span)] }));
-    s.writeSpans(spans);
-    await s.forceFlush();
-    await sleep(300); // room for a retry that must not come
-    expect(traceStatuses(r)).toEqual([400]);
-    expect(r.spanCount()).toBe(0);
-    // Counted in events, as core's stats count them: start + end + one log per span.
-    expect(dropped).toEqual({ otlp_rejected: 90 });
-    expect(s.stats()).toMatchObject({ pendingSpans: 0, droppedSpans: { otlp_rejected: 30 } });
-    expect(errors).toHaveLength(1);
-    const error = errors[0] as OtlpExportError;
-    expect(error).toBeInstanceOf(OtlpExportError);
+    const error = await rejection(s.writeSpans(manySpans(5)));
     expect(error).toMatchObject({
-      code: OTLP_ERROR_CODES.rejected,
-      status: 400,
-      lostSpans: 30,
+      code: OTLP_ERROR_CODES.unreachable,
+      retryable: true,
+      retryAfterMs: undefined,
+      status: undefined,
       signal: 'traces',
+      url: r.tracesUrl,
     });
     expect(error.message).toContain(r.tracesUrl);
-    expect(error.message).toContain('HTTP 400');
-    expect(error.message).toContain('span name too long');
+    expect(error.message).toContain('ECONNREFUSED');
+    expect(error.message).toContain('retrying with backoff');
+    // Counting is core's: the sink itself drops nothing.
+    expect(dropped).toEqual({});
+    expect(s.stats()).toMatchObject({ exportedSpans: 0, exportRequests: 1 });
+  });
 
-    // The next batch is tried once too, not held back.
-    s.writeSpans(manySpans(3));
-    await s.forceFlush();
-    expect(traceStatuses(r)).toEqual([400, 400]);
-    expect(dropped).toEqual({ otlp_rejected: 96 });
+  it.each([408, 429, 502, 503, 504])(
+    'rejects as retryable on HTTP %i, with the Retry-After the collector sent',
+    async (status) => {
+      const r = await receiver({
+        responder: () => ({ status, headers: { 'retry-after': '7' } }),
+      });
+      const { sink: s } = sink({ endpoint: r.tracesUrl, metrics: false });
+      const error = await rejection(s.writeSpans(manySpans(3)));
+      expect(error).toMatchObject({ retryable: true, status, retryAfterMs: 7000 });
+      expect(error.message).toContain(`HTTP ${status}`);
+      expect(error.message).toContain('retrying in 7 s, as the collector asked');
+      expect(traceStatuses(r)).toEqual([status]); // no hidden retries of its own
+    },
+  );
+
+  it('reads a Retry-After given as an HTTP date', async () => {
+    const r = await receiver({
+      responder: () => ({
+        status: 503,
+        headers: { 'retry-after': new Date(Date.now() + 30_000).toUTCString() },
+      }),
+    });
+    const { sink: s } = sink({ endpoint: r.tracesUrl, metrics: false });
+    const error = await rejection(s.writeSpans(manySpans(1)));
+    // An HTTP date has whole seconds: between 29 and 30 s from when it was written.
+    expect(error.retryAfterMs).toBeGreaterThan(28_000);
+    expect(error.retryAfterMs).toBeLessThanOrEqual(30_000);
+  });
+
+  it.each([400, 401, 403, 404, 500])(
+    'rejects as final on HTTP %i, with what the collector said',
+    async (status) => {
+      const r = await receiver({ responder: () => ({ status, body: 'span name too long' }) });
+      const { sink: s } = sink({ endpoint: r.tracesUrl, metrics: false });
+      const spans = manySpans(30).map((span) => ({ ...span, events: [logEvent(span)] }));
+      const error = await rejection(s.writeSpans(spans));
+      expect(error).toMatchObject({
+        code: OTLP_ERROR_CODES.rejected,
+        retryable: false,
+        status,
+        signal: 'traces',
+      });
+      expect(error.message).toContain(`the collector at ${r.tracesUrl} refused 30 spans`);
+      expect(error.message).toContain(`HTTP ${status}`);
+      expect(error.message).toContain('span name too long');
+      expect(traceStatuses(r)).toEqual([status]);
+    },
+  );
+
+  it('rejects as retryable when the collector does not answer within timeoutMillis', async () => {
+    const r = await receiver({ responder: () => ({ status: 200, hang: true }) });
+    const { sink: s } = sink({ endpoint: r.tracesUrl, metrics: false, timeoutMillis: 200 });
+    const error = await rejection(s.writeSpans(manySpans(2)));
+    expect(error).toMatchObject({ code: OTLP_ERROR_CODES.unreachable, retryable: true });
+    expect(error.message).toContain('no answer within 200 ms');
+    // The collector saw the request, but never accepted it: nothing counts as sent.
+    expect(r.spanCount()).toBe(0);
+    expect(s.stats().exportedSpans).toBe(0);
+  });
+
+  it('ends a request in flight at once when its context is aborted (the pipeline’s deadline)', async () => {
+    const r = await receiver({ responder: () => ({ status: 200, hang: true }) });
+    const { sink: s, abort } = sink({ endpoint: r.tracesUrl, timeoutMillis: 600_000 });
+    const write = s.writeSpans(manySpans(2));
+    await r.waitFor(() => r.requests.length === 1, 'the request');
+    abort(new Error('deadline'));
+    // With the 10-minute timeout, only the abort can end it within the test's timeout.
+    const error = await rejection(write);
+    expect(error.message).toContain('aborted: deadline');
+    // And the sink writes no more: what comes is counted, not sent.
+    const late = await s.writeSpans(manySpans(1)).then(
+      () => 'resolved',
+      () => 'rejected',
+    );
+    expect(late).toBe('resolved');
   });
 
   it('sends a batch that is too large (413) in halves until the collector takes it', async () => {
     const probe = await receiver();
     const { sink: probeSink } = sink({ endpoint: probe.tracesUrl, metrics: false });
     const spans = manySpans(40);
-    probeSink.writeSpans(spans);
-    await probeSink.forceFlush();
+    await probeSink.writeSpans(spans);
     const fullSize = probe.requests[0]!.bytes;
 
     const r = await receiver({ responder: ({ bytes }) => (bytes > fullSize / 3 ? 413 : 200) });
     const { sink: s, dropped } = sink({ endpoint: r.tracesUrl, metrics: false });
-    s.writeSpans(spans);
-    await s.forceFlush();
-    // 40 -> 20 + 20 -> four requests of 10 (two exports run at once, so their order varies).
-    expect(traceStatuses(r).sort()).toEqual([200, 200, 200, 200, 413, 413, 413]);
+    await s.writeSpans(spans);
+    // 40 -> 20 + 20 -> four requests of 10.
+    expect(traceStatuses(r)).toEqual([413, 413, 200, 200, 413, 200, 200]);
     expect(r.requests.filter((q) => q.status === 200).map((q) => q.items)).toEqual([
       10, 10, 10, 10,
     ]);
-    expect(r.traces.map((t) => t.spanId).sort()).toEqual(spans.map((x) => x.span_id).sort());
+    expect(r.traces.map((t) => t.spanId)).toEqual(spans.map((x) => x.span_id));
+    expect(dropped).toEqual({});
+    expect(s.stats()).toMatchObject({ exportedSpans: 40, exportRequests: 7 });
+  });
+
+  it('rejects as final a single span the collector finds too large', async () => {
+    const r = await receiver({ responder: () => 413 });
+    const { sink: s } = sink({ endpoint: r.tracesUrl, metrics: false });
+    const error = await rejection(s.writeSpans([completedSpan()]));
+    expect(error).toMatchObject({ retryable: false, status: 413 });
+    expect(traceStatuses(r)).toEqual([413]);
+  });
+
+  it('counts a half refused for good, and delivers the other', async () => {
+    const r = await receiver({
+      responder: ({ attempt }) => (attempt === 1 ? 413 : attempt === 2 ? 400 : 200),
+    });
+    const { sink: s, dropped, errors } = sink({ endpoint: r.tracesUrl, metrics: false });
+    const spans = manySpans(10).map((span) => ({ ...span, events: [logEvent(span)] }));
+    await s.writeSpans(spans);
+    expect(traceStatuses(r)).toEqual([413, 400, 200]);
+    expect(r.traces.map((t) => t.spanId)).toEqual(spans.slice(5).map((x) => x.span_id));
+    // Five spans of three events each, out of the write's count.
+    expect(dropped).toEqual({ sink_error: 15 });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: OTLP_ERROR_CODES.rejected, status: 400 });
+  });
+
+  it('when the second half must be retried, the retry of the batch sends only what is left', async () => {
+    const r = await receiver({
+      responder: ({ attempt }) => (attempt === 1 ? 413 : attempt === 3 ? 503 : 200),
+    });
+    const { sink: s, dropped } = sink({ endpoint: r.tracesUrl, metrics: false });
+    const spans = manySpans(10);
+    // The dispatcher writes the same batch again after a retryable failure.
+    const error = await rejection(s.writeSpans(spans));
+    expect(error.retryable).toBe(true);
+    await s.writeSpans(spans);
+    expect(traceStatuses(r)).toEqual([413, 200, 503, 200]);
+    expect(r.requests.map((q) => q.items)).toEqual([10, 5, 5, 5]);
+    // Every span once, none twice.
+    expect(r.traces.map((t) => t.spanId)).toEqual(spans.map((x) => x.span_id));
     expect(dropped).toEqual({});
   });
 
-  it('holds at most maxQueueSize spans and counts the rest as dropped', async () => {
+  it('counts spans with a time OTLP cannot carry (before 1970) once, and sends the rest', async () => {
     const r = await receiver();
-    await r.stop();
-    const {
-      sink: s,
-      errors,
-      dropped,
-    } = sink({
-      endpoint: r.tracesUrl,
-      metrics: false,
-      maxQueueSize: 100,
-      timeoutMillis: 200,
+    const { sink: s, dropped, errors } = sink({ endpoint: r.tracesUrl, metrics: false });
+    const old = completedSpan({ start_time: -1_000_000, end_time: 5 });
+    const fine = completedSpan();
+    const batch: CompletedSpan[] = [old, fine];
+    r.respondWith(() => 503);
+    await rejection(s.writeSpans(batch));
+    r.respondWith(undefined);
+    await s.writeSpans(batch); // the retry
+    expect(r.traces.map((t) => t.spanId)).toEqual([fine.span_id]);
+    expect(dropped).toEqual({ otlp_time_out_of_range: 2 });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: OTLP_ERROR_CODES.timeOutOfRange });
+    expect((errors[0] as Error).message).toContain('1 span not sent');
+  });
+
+  it('reports spans the collector says it rejected in an accepted request (partial success)', async () => {
+    const r = await receiver({
+      responder: () => ({ status: 200, body: tracePartialSuccess(2, 'spans too old') }),
     });
-    const spans = manySpans(250);
-    s.writeSpans(spans.slice(0, 60));
-    s.writeSpans(spans.slice(60));
-    expect(s.stats()).toMatchObject({ pendingSpans: 100, droppedSpans: { otlp_queue_full: 150 } });
-    await Promise.resolve(); // drops reach the dispatcher after the write returns
-    expect(dropped).toEqual({ otlp_queue_full: 300 });
-    expect(codes(errors)).toContain(OTLP_ERROR_CODES.queueFull);
-
-    await r.start();
-    await s.forceFlush();
-    expect(r.spanIds.size).toBe(100);
-    for (const span of spans.slice(0, 100))
-      expect(r.spanIds.has(`${span.trace_id}:${span.span_id}`)).toBe(true);
-    expect(s.stats()).toMatchObject({ exportedSpans: 100, pendingSpans: 0 });
-  });
-
-  it('never makes the writer wait for a slow collector', async () => {
-    const r = await receiver({ responder: () => ({ status: 200, delayMs: 300 }) });
-    const { sink: s } = sink({ endpoint: r.tracesUrl, metrics: false });
-    const result = s.writeSpans(manySpans(50)) as unknown;
-    expect(result).toBeUndefined();
-    expect(s.stats().pendingSpans).toBe(50);
-    await s.forceFlush();
-    expect(r.spanIds.size).toBe(50);
-  });
-});
-
-describe('shutdown', () => {
-  it('sends everything written before shutdown() without a flush', async () => {
-    const r = await receiver();
-    const { sink: s, errors } = sink({ endpoint: r.tracesUrl });
-    const span = completedSpan();
-    s.writeSpans([
-      ...manySpans(1500),
-      { ...span, events: [metricEvent(span, { metric: 'last', value: 9 })] },
-    ]);
-    await s.shutdown();
-    expect(r.spanIds.size).toBe(1501);
-    expect(r.latestMetric('last')!.points[0]!.value).toBe(9);
-    expect(errors).toEqual([]);
-  });
-
-  it('gives up at its deadline, counts what it could not send, and reports it', async () => {
-    const r = await receiver();
-    await r.stop();
-    const {
-      sink: s,
-      errors,
-      dropped,
-    } = sink({
-      endpoint: r.tracesUrl,
-      timeoutMillis: 100,
-      shutdownTimeoutMs: 400,
-    });
-    const span = completedSpan();
-    s.writeSpans([
-      ...manySpans(9),
-      { ...span, events: [metricEvent(span, { metric: 'm', value: 1 })] },
-    ]);
-    const first = s.shutdown();
-    expect(s.shutdown()).toBe(first); // idempotent
-    await first;
-
-    expect(dropped).toEqual({ otlp_shutdown: 21 });
-    expect(s.stats()).toMatchObject({ pendingSpans: 0, droppedSpans: { otlp_shutdown: 10 } });
-    const report = errors.at(-1) as OtlpExportError;
-    expect(report).toMatchObject({
-      code: OTLP_ERROR_CODES.unsent,
-      lostSpans: 10,
-      signal: 'traces',
-    });
-    expect(report.message).toContain(`10 spans (21 events) to ${r.tracesUrl}`);
-    expect(report.message).toContain(`the latest metrics to ${r.metricsUrl}`);
-    expect(report.message).toContain('within 400 ms');
-    expect(report.message).toContain('ECONNREFUSED');
-
-    // Nothing is written after shutdown; if it is, it is counted, not lost silently.
-    s.writeSpans(manySpans(2));
-    await Promise.resolve();
-    expect(dropped).toEqual({ otlp_shutdown: 25 });
-  });
-
-  it('is also reachable as Symbol.asyncDispose', async () => {
-    const r = await receiver();
-    const s = createOtelSink({ endpoint: r.tracesUrl, metrics: false });
-    s.writeSpans(manySpans(3));
-    await s[Symbol.asyncDispose]();
-    expect(r.spanIds.size).toBe(3);
+    const { sink: s, errors, dropped } = sink({ endpoint: r.tracesUrl, metrics: false });
+    await s.writeSpans(manySpans(5));
+    expect(s.stats()).toMatchObject({ exportedSpans: 5, rejectedSpans: 2 });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: OTLP_ERROR_CODES.partial });
+    expect((errors[0] as Error).message).toContain('rejected 2 of them: spans too old');
+    expect(dropped).toEqual({});
   });
 });
 
@@ -237,23 +222,23 @@ describe('metrics when the collector fails', () => {
     const r = await receiver({
       responder: ({ signal, attempt }) => (signal === 'metrics' && attempt <= 2 ? 503 : 200),
     });
-    const { sink: s } = sink({ endpoint: r.tracesUrl, timeoutMillis: 200 });
+    const { sink: s } = sink({ endpoint: r.tracesUrl, timeoutMillis: 5_000 });
     const span = completedSpan();
-    s.writeSpans([{ ...span, events: [metricEvent(span, { metric: 'n', value: 3 })] }]);
-    await s.forceFlush();
+    await s.writeSpans([{ ...span, events: [metricEvent(span, { metric: 'n', value: 3 })] }]);
+    expect(await s.forceFlush()).toBe(true);
     expect(r.requests.filter((q) => q.signal === 'metrics').map((q) => q.status)).toEqual([
       503, 503, 200,
     ]);
     expect(r.latestMetric('n')!.points[0]!.value).toBe(3);
-    expect(s.stats().metricExports).toBe(1);
+    expect(s.stats()).toMatchObject({ metricExports: 1, failedMetricExports: 2 });
   });
 
-  it('reports a refused metrics export once and does not retry it', async () => {
+  it('reports a refused metrics export once, does not retry it, and says flush failed', async () => {
     const r = await receiver({ responder: ({ signal }) => (signal === 'metrics' ? 404 : 200) });
     const { sink: s, errors, dropped } = sink({ endpoint: r.tracesUrl });
     const span = completedSpan();
-    s.writeSpans([{ ...span, events: [metricEvent(span, { metric: 'n', value: 3 })] }]);
-    await s.forceFlush();
+    await s.writeSpans([{ ...span, events: [metricEvent(span, { metric: 'n', value: 3 })] }]);
+    expect(await s.forceFlush()).toBe(false);
     expect(r.requests.filter((q) => q.signal === 'metrics').map((q) => q.status)).toEqual([404]);
     expect(r.spanIds.size).toBe(1);
     expect(errors).toHaveLength(1);
@@ -264,5 +249,63 @@ describe('metrics when the collector fails', () => {
     });
     // The span itself was delivered: metrics are not events lost.
     expect(dropped).toEqual({});
+    expect(s.stats().unsentMetricValues).toBe(1);
+  });
+
+  it('gives up a metrics flush after timeoutMillis when the collector is down', async () => {
+    const r = await receiver();
+    const { sink: s } = sink({ endpoint: r.tracesUrl, timeoutMillis: 400 });
+    const span = completedSpan();
+    await s.writeSpans([{ ...span, events: [metricEvent(span, { metric: 'n', value: 3 })] }]);
+    await r.stop();
+    expect(await s.forceFlush()).toBe(false);
+    expect(s.stats().failedMetricExports).toBeGreaterThan(0);
+    expect(s.stats().unsentMetricValues).toBe(1);
+  });
+});
+
+describe('shutdown', () => {
+  it('sends the latest metrics, then closes; a write afterwards is counted, not sent', async () => {
+    const r = await receiver();
+    const { sink: s, errors, dropped } = sink({ endpoint: r.tracesUrl });
+    const span = completedSpan();
+    await s.writeSpans([{ ...span, events: [metricEvent(span, { metric: 'last', value: 9 })] }]);
+    const first = s.shutdown();
+    expect(s.shutdown()).toBe(first); // idempotent
+    await first;
+    expect(r.latestMetric('last')!.points[0]!.value).toBe(9);
+    expect(errors).toEqual([]);
+    await s.writeSpans(manySpans(2));
+    expect(dropped).toEqual({ after_shutdown: 4 });
+    expect(r.spanIds.size).toBe(1);
+  });
+
+  it('with the collector down, gives up the metrics after timeoutMillis and says so once', async () => {
+    const r = await receiver();
+    await r.stop();
+    const { sink: s, errors } = sink({ endpoint: r.tracesUrl, timeoutMillis: 300 });
+    const span = completedSpan();
+    const write = s.writeSpans([
+      { ...span, events: [metricEvent(span, { metric: 'm', value: 1 })] },
+    ]);
+    await rejection(write);
+    await s.shutdown();
+    const unsent = errors.filter(
+      (e) => (e as OtlpExportError).code === OTLP_ERROR_CODES.metricsUnsent,
+    );
+    expect(unsent).toHaveLength(1);
+    expect((unsent[0] as Error).message).toContain(
+      `the latest metrics (1 value recorded since the last accepted export) could not be sent to ${r.metricsUrl}`,
+    );
+    expect((unsent[0] as Error).message).toContain('ECONNREFUSED');
+  });
+
+  it('is also reachable as Symbol.asyncDispose', async () => {
+    const r = await receiver();
+    const s = createOtelSink({ endpoint: r.tracesUrl, env: {} });
+    const span = completedSpan();
+    await s.writeSpans([{ ...span, events: [metricEvent(span, { metric: 'd', value: 2 })] }]);
+    await s[Symbol.asyncDispose]();
+    expect(r.latestMetric('d')!.points[0]!.value).toBe(2);
   });
 });

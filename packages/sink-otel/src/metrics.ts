@@ -1,17 +1,15 @@
 import { type Attributes as OtelAttributes, ValueType } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
-import {
-  type AggregationSelector,
-  type AggregationTemporalitySelector,
-  MeterProvider,
-  MetricReader,
-  type ResourceMetrics,
-} from '@opentelemetry/sdk-metrics';
-import type { MetricEvent } from '@telemetry/core';
+import { MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { MetricEvent } from '@telemetry/core/sink';
 import type { OtelMetricKind } from './options.ts';
 import { exportedAttributes } from './span-convert.ts';
 
-/** Takes every collection on demand: the sink decides when to export and retries itself. */
+/**
+ * Takes every collection on demand: the sink decides when to export. Its
+ * defaults are OpenTelemetry's (cumulative temporality, default
+ * aggregations), so that a failed export is made good by the next one.
+ */
 class OnDemandReader extends MetricReader {
   protected override onShutdown(): Promise<void> {
     return Promise.resolve();
@@ -51,19 +49,13 @@ export class MetricRecorder {
   /** Values recorded, and values skipped because their instrument could not take them. */
   recordedValues = 0;
   skippedValues = 0;
-  /** Set when something was recorded since the last successful export. */
-  dirty = false;
 
   constructor(
     resource: Resource,
     scopeName: string,
     private readonly metricKinds: Readonly<Record<string, OtelMetricKind>>,
-    selectors: { aggregation?: AggregationSelector; temporality?: AggregationTemporalitySelector },
   ) {
-    this.reader = new OnDemandReader({
-      ...(selectors.aggregation ? { aggregationSelector: selectors.aggregation } : {}),
-      ...(selectors.temporality ? { aggregationTemporalitySelector: selectors.temporality } : {}),
-    });
+    this.reader = new OnDemandReader();
     this.provider = new MeterProvider({ resource, readers: [this.reader] });
     this.meter = this.provider.getMeter(scopeName);
   }
@@ -85,7 +77,6 @@ export class MetricRecorder {
     }
     instrument.record(event.value, exportedAttributes(event.attributes));
     this.recordedValues += 1;
-    this.dirty = true;
   }
 
   private create(name: string, unit: string, firstValue: number): Instrument {
@@ -124,7 +115,6 @@ export class MetricRecorder {
   /** Collects the current cumulative state; undefined when there is nothing to send. */
   async collect(): Promise<ResourceMetrics | undefined> {
     if (!this.hasInstruments) return undefined;
-    this.dirty = false;
     const { resourceMetrics } = await this.reader.collect();
     return resourceMetrics.scopeMetrics.some((s) => s.metrics.length > 0)
       ? resourceMetrics

@@ -1,147 +1,263 @@
-import { TelemetryConfigError } from '@telemetry/core';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  type Env,
+  type LlamaStackConfig,
+  SinkNameSchema,
+  TelemetryConfigError,
+  z,
+} from '@telemetry/core/sink';
 
 /** How a metric name is exported as an OTLP metric. */
 export type OtelMetricKind = 'counter' | 'updown' | 'histogram' | 'gauge';
 
-/** Options of `createOtelSink`; every default lives in `DEFAULTS` below. */
-export interface OtelSinkOptions {
+const METRIC_KINDS = ['counter', 'updown', 'histogram', 'gauge'] as const;
+const COMPRESSIONS = ['none', 'gzip'] as const;
+
+function oneOf(values: readonly string[]): string {
+  return `expected one of ${values.map((v) => JSON.stringify(v)).join(', ')}`;
+}
+
+const url = (example: string) =>
+  z
+    .string({ error: `expected a URL such as ${example}` })
+    .trim()
+    .min(1, {
+      error: `expected a URL such as ${example}`,
+    });
+const positiveMillis = z
+  .number({ error: 'expected a number of milliseconds > 0' })
+  .positive({ error: 'expected a number of milliseconds > 0' })
+  .finite({ error: 'expected a number of milliseconds > 0' });
+const wholeAtLeast = (min: number, max = Number.MAX_SAFE_INTEGER) => {
+  const error = `expected a whole number from ${min} to ${max.toLocaleString('en-US')}`;
+  // A refinement rather than `.int()`, whose failure would stop the checks of the other options.
+  return z
+    .number({ error })
+    .min(min, { error })
+    .max(max, { error })
+    .refine(Number.isInteger, { error });
+};
+
+/**
+ * Where neither an option nor the environment says. Used after the `OTEL_*`
+ * variables, which the schema cannot see (they come from `env`).
+ */
+export const ENVIRONMENT_FALLBACKS = Object.freeze({
+  timeoutMillis: 10_000,
+  metricExportIntervalMillis: 60_000,
+  compression: 'none' as 'none' | 'gzip',
+});
+
+const OptionsObject = z.strictObject({
+  /**
+   * The sink's name in stats and error messages.
+   * @default 'otel'
+   */
+  name: SinkNameSchema.default('otel'),
   /**
    * Full OTLP/HTTP traces URL, such as `http://localhost:4318/v1/traces`
    * (Llama Stack's `otel_endpoint`). When it ends in `/v1/traces`, metrics go
    * to the same path with `/v1/metrics`.
    * @default OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces`
    */
-  readonly endpoint?: string;
+  endpoint: url('http://localhost:4318/v1/traces').optional(),
   /**
    * Base OTLP/HTTP URL such as `http://localhost:4318`; `/v1/traces` and
-   * `/v1/metrics` are appended (Llama Stack's `otel_exporter_otlp_endpoint`).
+   * `/v1/metrics` are appended to its path (Llama Stack's `otel_exporter_otlp_endpoint`).
    * @default OTEL_EXPORTER_OTLP_ENDPOINT
    */
-  readonly baseEndpoint?: string;
+  baseEndpoint: url('http://localhost:4318').optional(),
   /**
-   * Traces URL, used as given; wins over `endpoint` and `baseEndpoint`.
+   * Traces URL, used as given; wins over `endpoint` and `baseEndpoint`
+   * (Llama Stack 0.1's `otel_trace_endpoint`).
    * @default see `endpoint`
    */
-  readonly tracesEndpoint?: string;
+  tracesEndpoint: url('http://localhost:4318/v1/traces').optional(),
   /**
-   * Metrics URL, used as given.
-   * @default `baseEndpoint` + `/v1/metrics`, else OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, else the traces URL with `/v1/metrics` for `/v1/traces`, else OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/metrics`
+   * Metrics URL, used as given (Llama Stack 0.1's `otel_metric_endpoint`).
+   * @default `baseEndpoint` + `/v1/metrics`, else OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, else the configured traces URL with `/v1/metrics` for `/v1/traces`, else OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/metrics`
    */
-  readonly metricsEndpoint?: string;
+  metricsEndpoint: url('http://localhost:4318/v1/metrics').optional(),
   /**
-   * HTTP headers sent with every export (an API key, for instance), over
-   * those of the environment.
-   * @default OTEL_EXPORTER_OTLP_TRACES_HEADERS / OTEL_EXPORTER_OTLP_METRICS_HEADERS over OTEL_EXPORTER_OTLP_HEADERS (`k=v,k2=v2`), else none
+   * HTTP headers sent with every export (an API key, for instance); they win
+   * key by key over those of the environment.
+   * @default {} (over OTEL_EXPORTER_OTLP_{TRACES,METRICS}_HEADERS over OTEL_EXPORTER_OTLP_HEADERS)
    */
-  readonly headers?: Readonly<Record<string, string>>;
+  headers: z
+    .record(z.string(), z.string({ error: 'expected a string header value' }), {
+      error: 'expected an object of header names to string values',
+    })
+    .default({}),
   /**
-   * How long one export request (with the exporter's own quick retries) may take.
-   * @default OTEL_EXPORTER_OTLP_TRACES_TIMEOUT / OTEL_EXPORTER_OTLP_METRICS_TIMEOUT, else OTEL_EXPORTER_OTLP_TIMEOUT, else 10_000
+   * How long one export request may take, from connecting to the last byte
+   * of the answer; then it counts as failed and is retried.
+   * @default OTEL_EXPORTER_OTLP_{TRACES,METRICS}_TIMEOUT, else OTEL_EXPORTER_OTLP_TIMEOUT, else 10_000
    */
-  readonly timeoutMillis?: number;
+  timeoutMillis: positiveMillis.optional(),
   /**
-   * The resource's `service.name`.
+   * Request body compression.
+   * @default OTEL_EXPORTER_OTLP_{TRACES,METRICS}_COMPRESSION, else OTEL_EXPORTER_OTLP_COMPRESSION, else 'none'
+   */
+  compression: z.enum(COMPRESSIONS, { error: oneOf(COMPRESSIONS) }).optional(),
+  /**
+   * The resource's `service.name` (Llama Stack's `service_name`).
    * @default `resourceAttributes['service.name']`, else OTEL_SERVICE_NAME, else OTEL_RESOURCE_ATTRIBUTES' service.name, else the SDK's `unknown_service:<process>`
    */
-  readonly serviceName?: string;
+  serviceName: z.string({ error: 'expected a string' }).trim().min(1).optional(),
   /**
-   * More resource attributes, over those of OTEL_RESOURCE_ATTRIBUTES.
+   * More resource attributes; they win key by key over OTEL_RESOURCE_ATTRIBUTES.
    * @default {}
    */
-  readonly resourceAttributes?: Readonly<Record<string, string | number | boolean>>;
+  resourceAttributes: z
+    .record(z.string(), z.union([z.string(), z.number(), z.boolean()]), {
+      error: 'expected an object of strings, numbers or booleans',
+    })
+    .default({}),
   /**
-   * Export spans.
+   * Export spans (Llama Stack's `otel_trace` sink).
    * @default true
    */
-  readonly traces?: boolean;
+  traces: z.boolean({ error: 'expected true or false' }).default(true),
   /**
-   * Export metric events as OTLP metrics.
+   * Export metric events as OTLP metrics (Llama Stack's `otel_metric` sink).
    * @default true
    */
-  readonly metrics?: boolean;
+  metrics: z.boolean({ error: 'expected true or false' }).default(true),
   /**
    * Metric name -> instrument. Names not listed get a monotonic counter when
    * their first value is a whole number >= 0, an up-down counter otherwise.
    * @default {}
    */
-  readonly metricKinds?: Readonly<Record<string, OtelMetricKind>>;
+  metricKinds: z
+    .record(z.string(), z.enum(METRIC_KINDS, { error: oneOf(METRIC_KINDS) }))
+    .default({}),
   /**
-   * Spans held for export at most (waiting or being retried); beyond it new
-   * spans are dropped and counted (`otlp_queue_full`).
-   * @default 100_000
-   */
-  readonly maxQueueSize?: number;
-  /**
-   * Spans per export request.
+   * Spans per export request at most (core joins what waits into batches of
+   * up to this many).
    * @default 2_000
    */
-  readonly maxExportBatchSize?: number;
+  maxExportBatchSize: wholeAtLeast(1, 1_000_000).default(2_000),
   /**
-   * How long a partial batch waits for more spans before it is sent.
-   * @default 200
+   * Export requests in flight at once: encoding the next batch overlaps the
+   * network and a slow collector.
+   * @default 4
    */
-  readonly scheduledDelayMillis?: number;
+  maxConcurrentExports: wholeAtLeast(1, 64).default(4),
   /**
-   * Interval between metric exports (cumulative sums, so a failed export is
-   * made good by the next one).
+   * Interval between metric exports (sums are cumulative, so a failed export
+   * is made good by the next one).
    * @default OTEL_METRIC_EXPORT_INTERVAL, else 60_000
    */
-  readonly metricExportIntervalMillis?: number;
+  metricExportIntervalMillis: positiveMillis.optional(),
   /**
-   * How long `shutdown()` keeps trying to send what is left; what is still
-   * unsent then is counted as dropped (`otlp_shutdown`) and reported.
-   * @default 10_000
+   * Where the `OTEL_*` variables are read from.
+   * @default process.env (read when the sink is created)
    */
-  readonly shutdownTimeoutMs?: number;
-  /**
-   * The sink's name in stats and error messages.
-   * @default 'otel'
-   */
-  readonly name?: string;
+  env: z
+    .custom<Env>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), {
+      error: 'expected an object of environment variables, such as process.env',
+    })
+    .optional(),
+});
+
+type ParsedOptions = z.output<typeof OptionsObject>;
+
+/**
+ * The OTLP sink's options: their validation and every default, in one place
+ * (the types below are inferred from it). Beyond each option's own checks it
+ * checks that, with the environment, there is somewhere to send each signal
+ * that is on, and that it is an http(s) URL.
+ */
+export const OtelSinkOptionsSchema = OptionsObject.superRefine(
+  (options, ctx) => {
+    // Runs even when single options are invalid, so that every problem is listed at once.
+    if (typeof options !== 'object' || options === null) return;
+    const traces = options.traces !== false;
+    const metrics = options.metrics !== false;
+    if (!traces && !metrics) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['traces'],
+        message:
+          'traces and metrics are both off, so this sink would export nothing; enable one or remove the sink',
+      });
+      return;
+    }
+    const env = isEnv(options.env) ? options.env : process.env;
+    const endpoints = resolveOtlpEndpoints(options, env);
+    if (traces && endpoints.tracesUrl === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['endpoint'],
+        message:
+          'no OTLP endpoint is configured: pass `endpoint` (the `otel_endpoint` config key, e.g. http://localhost:4318/v1/traces) or `baseEndpoint` (`otel_exporter_otlp_endpoint`, e.g. http://localhost:4318), or set the environment variable OTEL_EXPORTER_OTLP_ENDPOINT',
+      });
+    }
+    if (metrics && endpoints.metricsUrl === undefined) {
+      if (endpoints.tracesUrl !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['metricsEndpoint'],
+          message: `cannot tell where metrics go: the traces URL ${endpoints.tracesUrl} does not end in /v1/traces; pass \`metricsEndpoint\` (or set OTEL_EXPORTER_OTLP_METRICS_ENDPOINT), or \`metrics: false\``,
+        });
+      } else if (!traces) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['metricsEndpoint'],
+          message:
+            'no OTLP metrics endpoint is configured: pass `metricsEndpoint` or `baseEndpoint` (e.g. http://localhost:4318), or set OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_METRICS_ENDPOINT',
+        });
+      }
+    }
+    const checked = new Set<string>();
+    const check = (value: string | undefined, source: string | undefined) => {
+      if (value === undefined || source === undefined || checked.has(source)) return;
+      checked.add(source);
+      const problem = urlProblem(value);
+      if (problem) {
+        ctx.addIssue({
+          code: 'custom',
+          path: source.startsWith('OTEL_') ? ['env', source] : [source],
+          message: problem,
+        });
+      }
+    };
+    if (traces) check(endpoints.tracesUrl, endpoints.tracesSource);
+    if (metrics) check(endpoints.metricsUrl, endpoints.metricsSource);
+  },
+  { when: () => true },
+);
+
+/** Options of `createOtelSink`; each is documented, with its default, in `OtelSinkOptionsSchema`. */
+export type OtelSinkOptions = z.input<typeof OtelSinkOptionsSchema>;
+
+/** The options after validation, defaults filled in. */
+export type ResolvedOtelSinkOptions = ParsedOptions;
+
+function isEnv(value: unknown): value is Env {
+  return typeof value === 'object' && value !== null;
 }
 
-export const DEFAULTS = {
-  name: 'otel',
-  traces: true,
-  metrics: true,
-  timeoutMillis: 10_000,
-  maxQueueSize: 100_000,
-  maxExportBatchSize: 2_000,
-  scheduledDelayMillis: 200,
-  metricExportIntervalMillis: 60_000,
-  shutdownTimeoutMs: 10_000,
-  /** Exports in flight at once: encoding the next batches overlaps the network and a slow receiver. */
-  maxConcurrentExports: 4,
-  /** Backoff between retries of a batch the collector could not take. */
-  retryInitialMs: 250,
-  retryMaxMs: 5_000,
-  /** At most one error report per kind in this interval. */
-  reportIntervalMs: 10_000,
-} as const;
-
-export type Env = Readonly<Record<string, string | undefined>>;
-
-/** Where the sink sends, and how: every value resolved from options, then environment, then defaults. */
-export interface ResolvedOtlpEndpoints {
-  /** Traces URL, or undefined when none is configured. */
-  readonly tracesUrl: string | undefined;
-  /** Metrics URL, or undefined when none is configured or derivable. */
-  readonly metricsUrl: string | undefined;
-  /** Where `tracesUrl` came from: an option name or an environment variable. */
-  readonly tracesSource: string | undefined;
-  /** Where `metricsUrl` came from. */
-  readonly metricsSource: string | undefined;
-  readonly tracesHeaders: Readonly<Record<string, string>>;
-  readonly metricsHeaders: Readonly<Record<string, string>>;
-  readonly tracesTimeoutMillis: number;
-  readonly metricsTimeoutMillis: number;
+function urlProblem(value: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    return `"${value}" is not a URL; expected one such as http://localhost:4318/v1/traces`;
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    return `"${value}" is not an http:// or https:// URL, which OTLP/HTTP needs`;
+  }
+  return undefined;
 }
 
 const TRACES_PATH = 'v1/traces';
 const METRICS_PATH = 'v1/metrics';
 
-function nonEmpty(value: string | undefined): string | undefined {
-  const v = value?.trim();
+function nonEmpty(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const v = value.trim();
   return v ? v : undefined;
 }
 
@@ -157,7 +273,7 @@ function metricsUrlFromTracesUrl(tracesUrl: string): string | undefined {
 }
 
 /** Parses `k=v,k2=v2` (values percent-encoded, as the OTel spec says). Malformed pairs are skipped. */
-export function parseKeyValueList(raw: string | undefined): Record<string, string> {
+function parseKeyValueList(raw: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   if (!raw) return out;
   for (const part of raw.split(',')) {
@@ -178,6 +294,7 @@ function safeDecode(text: string): string {
   }
 }
 
+/** A positive number from the environment; anything else is ignored, as the OpenTelemetry SDKs do. */
 function positiveNumber(raw: string | undefined): number | undefined {
   const v = nonEmpty(raw);
   if (v === undefined) return undefined;
@@ -185,16 +302,30 @@ function positiveNumber(raw: string | undefined): number | undefined {
   return Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
+function compressionFrom(raw: string | undefined): 'none' | 'gzip' | undefined {
+  const v = nonEmpty(raw)?.toLowerCase();
+  return v === 'gzip' || v === 'none' ? v : undefined;
+}
+
+type EndpointOptions = Pick<
+  ParsedOptions,
+  'endpoint' | 'baseEndpoint' | 'tracesEndpoint' | 'metricsEndpoint'
+>;
+
+interface ResolvedEndpoints {
+  readonly tracesUrl: string | undefined;
+  readonly metricsUrl: string | undefined;
+  /** Where each URL came from: an option name or an environment variable. */
+  readonly tracesSource: string | undefined;
+  readonly metricsSource: string | undefined;
+}
+
 /**
- * Resolves where traces and metrics go, with which headers and timeout:
- * an explicit option, else the signal's `OTEL_EXPORTER_OTLP_<SIGNAL>_*`
- * variable, else `OTEL_EXPORTER_OTLP_*`. Never throws; `createOtelSink`
- * checks the result.
+ * Where traces and metrics go: an explicit option, else the signal's
+ * `OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT`
+ * with the signal's path. Never throws; the schema checks the result.
  */
-export function resolveOtlpEndpoints(
-  options: OtelSinkOptions = {},
-  env: Env = process.env,
-): ResolvedOtlpEndpoints {
+function resolveOtlpEndpoints(options: Partial<EndpointOptions>, env: Env): ResolvedEndpoints {
   const base = nonEmpty(options.baseEndpoint);
   const envBase = nonEmpty(env.OTEL_EXPORTER_OTLP_ENDPOINT);
   const envTraces = nonEmpty(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
@@ -202,9 +333,9 @@ export function resolveOtlpEndpoints(
 
   let tracesUrl: string | undefined;
   let tracesSource: string | undefined;
-  const pickTraces = (url: string | undefined, source: string) => {
-    if (tracesUrl === undefined && url !== undefined) {
-      tracesUrl = url;
+  const pickTraces = (value: string | undefined, source: string) => {
+    if (tracesUrl === undefined && value !== undefined) {
+      tracesUrl = value;
       tracesSource = source;
     }
   };
@@ -216,9 +347,9 @@ export function resolveOtlpEndpoints(
 
   let metricsUrl: string | undefined;
   let metricsSource: string | undefined;
-  const pickMetrics = (url: string | undefined, source: string) => {
-    if (metricsUrl === undefined && url !== undefined) {
-      metricsUrl = url;
+  const pickMetrics = (value: string | undefined, source: string) => {
+    if (metricsUrl === undefined && value !== undefined) {
+      metricsUrl = value;
       metricsSource = source;
     }
   };
@@ -234,191 +365,142 @@ export function resolveOtlpEndpoints(
   if (envTraces !== undefined) {
     pickMetrics(metricsUrlFromTracesUrl(envTraces), 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
   }
-
-  // As the OTel exporters merge them: options over the signal's variable over the generic one.
-  const envHeaders = parseKeyValueList(env.OTEL_EXPORTER_OTLP_HEADERS);
-  const tracesHeaders = {
-    ...envHeaders,
-    ...parseKeyValueList(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS),
-    ...options.headers,
-  };
-  const metricsHeaders = {
-    ...envHeaders,
-    ...parseKeyValueList(env.OTEL_EXPORTER_OTLP_METRICS_HEADERS),
-    ...options.headers,
-  };
-
-  const envTimeout = positiveNumber(env.OTEL_EXPORTER_OTLP_TIMEOUT);
-  const tracesTimeoutMillis =
-    options.timeoutMillis ??
-    positiveNumber(env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT) ??
-    envTimeout ??
-    DEFAULTS.timeoutMillis;
-  const metricsTimeoutMillis =
-    options.timeoutMillis ??
-    positiveNumber(env.OTEL_EXPORTER_OTLP_METRICS_TIMEOUT) ??
-    envTimeout ??
-    DEFAULTS.timeoutMillis;
-
-  return {
-    tracesUrl,
-    metricsUrl,
-    tracesSource,
-    metricsSource,
-    tracesHeaders,
-    metricsHeaders,
-    tracesTimeoutMillis,
-    metricsTimeoutMillis,
-  };
+  return { tracesUrl, metricsUrl, tracesSource, metricsSource };
 }
 
-/** Options after defaults and environment, as the sink uses them. */
-export interface ResolvedOtelSinkOptions {
-  readonly name: string;
-  readonly endpoints: ResolvedOtlpEndpoints;
-  readonly traces: boolean;
-  readonly metrics: boolean;
-  readonly serviceName: string | undefined;
-  readonly resourceAttributes: Readonly<Record<string, string | number | boolean>>;
-  readonly metricKinds: Readonly<Record<string, OtelMetricKind>>;
-  readonly maxQueueSize: number;
-  readonly maxExportBatchSize: number;
-  readonly scheduledDelayMillis: number;
-  readonly metricExportIntervalMillis: number;
-  readonly shutdownTimeoutMs: number;
+/** PEM files for https: a root certificate to trust, and a client certificate and key (mTLS). */
+export interface TlsFiles {
+  readonly ca?: Buffer;
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
 }
 
-const METRIC_KINDS: readonly OtelMetricKind[] = ['counter', 'updown', 'histogram', 'gauge'];
-
-function checkUrl(url: string, source: string, problems: string[]): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    problems.push(
-      `${source} is "${url}", which is not a URL; expected one such as http://localhost:4318/v1/traces`,
-    );
-    return;
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    problems.push(`${source} is "${url}"; OTLP/HTTP needs an http:// or https:// URL`);
-  }
-}
-
-function checkPositive(
-  value: number | undefined,
-  name: string,
-  problems: string[],
-  integer = true,
-): void {
-  if (value === undefined) return;
-  if (!(Number.isFinite(value) && value > 0) || (integer && !Number.isInteger(value))) {
-    problems.push(`${name} is ${value}; expected a positive ${integer ? 'whole ' : ''}number`);
-  }
+/** How one signal is sent. */
+export interface SignalTarget {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timeoutMillis: number;
+  readonly compression: 'none' | 'gzip';
+  readonly tls: TlsFiles;
 }
 
 /**
- * Applies defaults and the environment, and checks everything at once.
- * Throws a TelemetryConfigError listing every problem with how to fix it.
+ * `OTEL_EXPORTER_OTLP_[<SIGNAL>_]CERTIFICATE`, `..._CLIENT_CERTIFICATE` and
+ * `..._CLIENT_KEY`: files read once, when the sink is created.
+ * @throws TelemetryConfigError naming the variable when a file cannot be read.
  */
-export function resolveOtelSinkOptions(
-  options: OtelSinkOptions = {},
-  env: Env = process.env,
-): ResolvedOtelSinkOptions {
+function tlsFromEnv(env: Env, signal: 'TRACES' | 'METRICS'): TlsFiles {
+  const read = (suffix: string): Buffer | undefined => {
+    const specific = `OTEL_EXPORTER_OTLP_${signal}_${suffix}`;
+    const generic = `OTEL_EXPORTER_OTLP_${suffix}`;
+    const variable = nonEmpty(env[specific]) !== undefined ? specific : generic;
+    const file = nonEmpty(env[variable]);
+    if (file === undefined) return undefined;
+    try {
+      return readFileSync(resolve(file));
+    } catch (error) {
+      throw new TelemetryConfigError(
+        `Cannot read ${variable}="${file}" (${error instanceof Error ? error.message : String(error)}): set it to a readable PEM file, or unset it.`,
+        { cause: error },
+      );
+    }
+  };
+  const files: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
+  const ca = read('CERTIFICATE');
+  const cert = read('CLIENT_CERTIFICATE');
+  const key = read('CLIENT_KEY');
+  if (ca) files.ca = ca;
+  if (cert) files.cert = cert;
+  if (key) files.key = key;
+  return files;
+}
+
+/** Everything the sink sends with, resolved from options, then the environment, then the fallbacks. */
+export interface OtlpSettings {
+  /** Undefined when traces are off. */
+  readonly traces: SignalTarget | undefined;
+  /** Undefined when metrics are off. */
+  readonly metrics: SignalTarget | undefined;
+  readonly serviceName: string | undefined;
+  readonly resourceAttributes: Readonly<Record<string, string | number | boolean>>;
+  readonly metricExportIntervalMillis: number;
+}
+
+/**
+ * Resolves validated options against their environment (`options.env`, else
+ * `process.env`), as the OpenTelemetry SDKs do: an explicit option wins, then
+ * the signal's `OTEL_EXPORTER_OTLP_<SIGNAL>_*` variable, then the generic one.
+ * @throws TelemetryConfigError when a certificate file the environment names cannot be read.
+ */
+export function resolveOtlpSettings(options: ParsedOptions): OtlpSettings {
+  const env = options.env ?? process.env;
   const endpoints = resolveOtlpEndpoints(options, env);
-  const traces = options.traces ?? DEFAULTS.traces;
-  const metrics = options.metrics ?? DEFAULTS.metrics;
-  const name = options.name ?? DEFAULTS.name;
-  const problems: string[] = [];
-
-  if (!traces && !metrics) {
-    problems.push(
-      'traces and metrics are both off, so this sink would export nothing; enable one or remove the sink',
-    );
-  }
-  if (traces && endpoints.tracesUrl === undefined) {
-    problems.push(
-      'no OTLP endpoint is configured: pass `endpoint` (the `otel_endpoint` config key, e.g. http://localhost:4318/v1/traces) or `baseEndpoint` (`otel_exporter_otlp_endpoint`, e.g. http://localhost:4318), or set the environment variable OTEL_EXPORTER_OTLP_ENDPOINT',
-    );
-  }
-  if (metrics && endpoints.metricsUrl === undefined) {
-    if (endpoints.tracesUrl === undefined) {
-      if (!traces) {
-        problems.push(
-          'no OTLP metrics endpoint is configured: pass `metricsEndpoint` or `baseEndpoint` (e.g. http://localhost:4318), or set OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_METRICS_ENDPOINT',
-        );
-      }
-    } else {
-      problems.push(
-        `cannot tell where metrics go: the traces URL ${endpoints.tracesUrl} does not end in /v1/traces; pass \`metricsEndpoint\` (or set OTEL_EXPORTER_OTLP_METRICS_ENDPOINT), or \`metrics: false\``,
-      );
-    }
-  }
-  if (traces && endpoints.tracesUrl !== undefined)
-    checkUrl(endpoints.tracesUrl, endpoints.tracesSource!, problems);
-  if (
-    metrics &&
-    endpoints.metricsUrl !== undefined &&
-    (!traces || endpoints.metricsSource !== endpoints.tracesSource)
-  ) {
-    checkUrl(endpoints.metricsUrl, endpoints.metricsSource!, problems);
-  }
-  checkPositive(options.timeoutMillis, 'timeoutMillis', problems, false);
-  checkPositive(options.maxQueueSize, 'maxQueueSize', problems);
-  checkPositive(options.maxExportBatchSize, 'maxExportBatchSize', problems);
-  checkPositive(options.shutdownTimeoutMs, 'shutdownTimeoutMs', problems, false);
-  checkPositive(options.metricExportIntervalMillis, 'metricExportIntervalMillis', problems, false);
-  if (options.scheduledDelayMillis !== undefined && !(options.scheduledDelayMillis >= 0)) {
-    problems.push(
-      `scheduledDelayMillis is ${options.scheduledDelayMillis}; expected a number >= 0`,
-    );
-  }
-  for (const [metric, kind] of Object.entries(options.metricKinds ?? {})) {
-    if (!METRIC_KINDS.includes(kind)) {
-      problems.push(
-        `metricKinds["${metric}"] is "${String(kind)}"; expected one of ${METRIC_KINDS.join(', ')}`,
-      );
-    }
-  }
-
-  if (problems.length > 0) {
-    const lines = problems.map((p) => `  - ${p}`).join('\n');
-    throw new TelemetryConfigError(
-      `Cannot create the OTLP sink "${name}" (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines}`,
-    );
-  }
+  const envHeaders = parseKeyValueList(env.OTEL_EXPORTER_OTLP_HEADERS);
+  const target = (
+    signal: 'TRACES' | 'METRICS',
+    url: string | undefined,
+  ): SignalTarget | undefined =>
+    url === undefined
+      ? undefined
+      : {
+          url,
+          headers: {
+            ...envHeaders,
+            ...parseKeyValueList(env[`OTEL_EXPORTER_OTLP_${signal}_HEADERS`]),
+            ...options.headers,
+          },
+          timeoutMillis:
+            options.timeoutMillis ??
+            positiveNumber(env[`OTEL_EXPORTER_OTLP_${signal}_TIMEOUT`]) ??
+            positiveNumber(env.OTEL_EXPORTER_OTLP_TIMEOUT) ??
+            ENVIRONMENT_FALLBACKS.timeoutMillis,
+          compression:
+            options.compression ??
+            compressionFrom(env[`OTEL_EXPORTER_OTLP_${signal}_COMPRESSION`]) ??
+            compressionFrom(env.OTEL_EXPORTER_OTLP_COMPRESSION) ??
+            ENVIRONMENT_FALLBACKS.compression,
+          tls: url.startsWith('https:') ? tlsFromEnv(env, signal) : {},
+        };
 
   const envResource = parseKeyValueList(env.OTEL_RESOURCE_ATTRIBUTES);
-  const resourceAttributes: Record<string, string | number | boolean> = {
-    ...envResource,
-    ...options.resourceAttributes,
-  };
-  const serviceName =
-    nonEmpty(options.serviceName) ??
-    (options.resourceAttributes?.['service.name'] !== undefined
-      ? String(options.resourceAttributes['service.name'])
-      : undefined) ??
-    nonEmpty(env.OTEL_SERVICE_NAME) ??
-    nonEmpty(envResource['service.name']);
-
+  const given = options.resourceAttributes['service.name'];
   return {
-    name,
-    endpoints,
-    traces,
-    metrics,
-    serviceName,
-    resourceAttributes,
-    metricKinds: { ...options.metricKinds },
-    maxQueueSize: options.maxQueueSize ?? DEFAULTS.maxQueueSize,
-    maxExportBatchSize: Math.min(
-      options.maxExportBatchSize ?? DEFAULTS.maxExportBatchSize,
-      options.maxQueueSize ?? DEFAULTS.maxQueueSize,
-    ),
-    scheduledDelayMillis: options.scheduledDelayMillis ?? DEFAULTS.scheduledDelayMillis,
+    traces: options.traces ? target('TRACES', endpoints.tracesUrl) : undefined,
+    metrics: options.metrics ? target('METRICS', endpoints.metricsUrl) : undefined,
+    serviceName:
+      options.serviceName ??
+      (given !== undefined ? String(given) : undefined) ??
+      nonEmpty(env.OTEL_SERVICE_NAME) ??
+      nonEmpty(envResource['service.name']),
+    resourceAttributes: { ...envResource, ...options.resourceAttributes },
     metricExportIntervalMillis:
       options.metricExportIntervalMillis ??
       positiveNumber(env.OTEL_METRIC_EXPORT_INTERVAL) ??
-      DEFAULTS.metricExportIntervalMillis,
-    shutdownTimeoutMs: options.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs,
+      ENVIRONMENT_FALLBACKS.metricExportIntervalMillis,
   };
+}
+
+/**
+ * The options a Llama Stack config block asks for: `otel_endpoint`,
+ * `otel_exporter_otlp_endpoint`, `otel_trace_endpoint`, `otel_metric_endpoint`,
+ * `service_name`, and which of `otel` / `otel_trace` / `otel_metric` the
+ * `sinks` list names; the `OTEL_*` variables are read from `env`.
+ */
+export function otelOptionsFromConfig(config: LlamaStackConfig, env: Env): OtelSinkOptions {
+  const out: Record<string, unknown> = { env };
+  const set = (key: keyof OtelSinkOptions, value: unknown) => {
+    const v = nonEmpty(value);
+    if (v !== undefined) out[key] = v;
+  };
+  set('endpoint', config.otel_endpoint);
+  set('baseEndpoint', config.otel_exporter_otlp_endpoint);
+  set('tracesEndpoint', config.otel_trace_endpoint);
+  set('metricsEndpoint', config.otel_metric_endpoint);
+  set('serviceName', config.service_name);
+  if (Array.isArray(config.sinks)) {
+    const names = new Set(config.sinks.map((s) => String(s).trim()));
+    out.traces = names.has('otel') || names.has('otel_trace');
+    out.metrics = names.has('otel') || names.has('otel_metric');
+  }
+  return out as OtelSinkOptions;
 }

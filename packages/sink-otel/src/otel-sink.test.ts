@@ -1,7 +1,7 @@
 import type { CompletedSpan } from '@telemetry/core';
 import { describe, expect, it } from 'vitest';
 import { useOtlpHarness } from './test-support/harness.ts';
-import { completedSpan, logEvent, metricEvent } from './test-support/spans.ts';
+import { completedSpan, logEvent, manySpans, metricEvent } from './test-support/spans.ts';
 
 const { receiver, sink } = useOtlpHarness();
 
@@ -69,8 +69,7 @@ describe('span export', () => {
       attributes: { __root__: true },
     });
 
-    s.writeSpans([childWithEvents, root, continued]);
-    await s.forceFlush();
+    await s.writeSpans([childWithEvents, root, continued]);
 
     expect(r.traces).toHaveLength(3);
     const byId = new Map(r.traces.map((t) => [t.spanId, t]));
@@ -132,7 +131,7 @@ describe('span export', () => {
     expect(gotContinued.flags & 0x300).toBe(0x300); // parent is remote
     expect(gotContinued.attributes).toEqual({});
 
-    expect(s.stats()).toMatchObject({ exportedSpans: 3, pendingSpans: 0, droppedSpans: {} });
+    expect(s.stats()).toMatchObject({ exportedSpans: 3, exportRequests: 1 });
     expect(errors).toEqual([]);
     expect(dropped).toEqual({});
   });
@@ -142,8 +141,7 @@ describe('span export', () => {
     const { sink: s } = sink({ endpoint: r.tracesUrl, metrics: false });
     const span = completedSpan({ attributes: { a: 1, __root__: true } });
     const frozen = Object.freeze({ ...span, attributes: Object.freeze({ ...span.attributes }) });
-    s.writeSpans(Object.freeze([frozen]));
-    await s.forceFlush();
+    await s.writeSpans(Object.freeze([frozen]));
     expect(r.traces[0]!.attributes).toEqual({ a: 1 });
     expect(frozen.attributes).toEqual({ a: 1, __root__: true });
   });
@@ -155,8 +153,7 @@ describe('span export', () => {
       headers: { 'x-api-key': 'secret' },
       resourceAttributes: { 'deployment.environment': 'test', replicas: 2 },
     });
-    s.writeSpans([completedSpan()]);
-    await s.forceFlush();
+    await s.writeSpans([completedSpan()]);
     expect(r.requests[0]).toMatchObject({
       signal: 'traces',
       path: '/v1/traces',
@@ -169,21 +166,59 @@ describe('span export', () => {
     expect(String(r.traces[0]!.resource['service.name'])).toMatch(/^unknown_service/);
   });
 
-  it('sends partial batches after the scheduled delay without a flush', async () => {
-    const r = await receiver();
-    const { sink: s } = sink({ endpoint: r.tracesUrl, metrics: false, scheduledDelayMillis: 20 });
-    s.writeSpans([completedSpan(), completedSpan()]);
-    await r.waitForSpans(2);
-    expect(r.requests.filter((q) => q.signal === 'traces')).toHaveLength(1);
+  it('resolves a write only once the collector accepted it, and declares its delivery to core', async () => {
+    const r = await receiver({ responder: () => ({ status: 200, delayMs: 300 }) });
+    const { sink: s } = sink({
+      endpoint: r.tracesUrl,
+      metrics: false,
+      maxConcurrentExports: 3,
+      maxExportBatchSize: 500,
+    });
+    expect(s.delivery).toEqual({ concurrency: 3, maxBatchSize: 500 });
+    let resolved = false;
+    const write = s.writeSpans([completedSpan()]).then(() => {
+      resolved = true;
+    });
+    await r.waitFor(() => r.requests.length === 1, 'the request');
+    expect(resolved).toBe(false);
+    expect(r.spanCount()).toBe(1); // arrived, not yet answered
+    await write;
+    expect(resolved).toBe(true);
   });
 
-  it('splits a batch in several requests of at most maxExportBatchSize spans', async () => {
+  it('encodes exactly what OpenTelemetry’s own OTLPTraceExporter sends for the same spans', async () => {
+    const ours = await receiver();
+    const theirs = await receiver();
+    const { sink: s } = sink({ endpoint: ours.tracesUrl, metrics: false, serviceName: 'same' });
+    const span = completedSpan({ attributes: { a: 1, b: 'x', c: [1, 2] as never } });
+    const spans = [
+      { ...span, events: [logEvent(span), metricEvent(span)] },
+      completedSpan({ trace_id: span.trace_id, parent_span_id: span.span_id, status: 'error' }),
+    ];
+    await s.writeSpans(spans);
+    // The same ReadableSpans through the SDK's exporter: same bytes on the wire.
+    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-proto');
+    const { toReadableSpans } = await import('./span-convert.ts');
+    const { defaultResource, resourceFromAttributes } = await import('@opentelemetry/resources');
+    const exporter = new OTLPTraceExporter({ url: theirs.tracesUrl });
+    const resource = defaultResource().merge(resourceFromAttributes({ 'service.name': 'same' }));
+    await new Promise<void>((resolve, reject) =>
+      exporter.export(toReadableSpans(spans, resource, { name: '@telemetry/core' }), (result) =>
+        result.code === 0 ? resolve() : reject(result.error),
+      ),
+    );
+    await exporter.shutdown();
+    expect(ours.traces).toEqual(theirs.traces);
+    expect(ours.requests[0]!.bytes).toBe(theirs.requests[0]!.bytes);
+    expect(ours.requests[0]!.headers['content-type']).toBe('application/x-protobuf');
+  });
+
+  it('sends gzip-compressed bodies when asked to', async () => {
     const r = await receiver();
-    const { sink: s } = sink({ endpoint: r.tracesUrl, metrics: false, maxExportBatchSize: 100 });
-    s.writeSpans(Array.from({ length: 250 }, () => completedSpan()));
-    await s.forceFlush();
-    expect(r.requests.map((q) => q.items)).toEqual([100, 100, 50]);
-    expect(r.spanIds.size).toBe(250);
+    const { sink: s } = sink({ endpoint: r.tracesUrl, metrics: false, compression: 'gzip' });
+    await s.writeSpans(manySpans(50));
+    expect(r.requests[0]!.headers['content-encoding']).toBe('gzip');
+    expect(r.spanIds.size).toBe(50);
   });
 });
 
@@ -201,7 +236,7 @@ describe('metric export', () => {
       unit: string,
       attributes: Record<string, string> = {},
     ) => metricEvent(span, { metric, value, unit, attributes });
-    s.writeSpans([
+    await s.writeSpans([
       {
         ...span,
         events: [
@@ -219,7 +254,7 @@ describe('metric export', () => {
         ],
       },
     ]);
-    await s.forceFlush();
+    expect(await s.forceFlush()).toBe(true);
 
     const tokens = r.latestMetric('prompt_tokens')!;
     expect(tokens).toMatchObject({
@@ -267,7 +302,7 @@ describe('metric export', () => {
     const r = await receiver();
     const { sink: s, errors, dropped } = sink({ endpoint: r.tracesUrl });
     const span = completedSpan();
-    s.writeSpans([
+    await s.writeSpans([
       {
         ...span,
         events: [
@@ -278,11 +313,16 @@ describe('metric export', () => {
         ],
       },
     ]);
-    await s.forceFlush();
+    expect(await s.forceFlush()).toBe(true);
     const requests = r.latestMetric('requests')!;
     expect(requests).toMatchObject({ kind: 'sum', monotonic: true });
     expect(requests.points[0]).toMatchObject({ value: 5, valueType: 'int' });
-    expect(s.stats()).toMatchObject({ recordedMetricValues: 2, skippedMetricValues: 2 });
+    expect(s.stats()).toMatchObject({
+      recordedMetricValues: 2,
+      skippedMetricValues: 2,
+      unsentMetricValues: 0,
+      metricExports: 1,
+    });
     expect(r.traces[0]!.events.map((e) => e.attributes.value)).toEqual([4, -2, 1.5, 1]);
     expect(errors).toEqual([]);
     expect(dropped).toEqual({});
@@ -296,9 +336,9 @@ describe('metric export', () => {
       metricExportIntervalMillis: 50,
     });
     const span = completedSpan();
-    s.writeSpans([{ ...span, events: [metricEvent(span, { metric: 'hits', value: 2 })] }]);
+    void s.writeSpans([{ ...span, events: [metricEvent(span, { metric: 'hits', value: 2 })] }]);
     await r.waitFor(() => r.latestMetric('hits') !== undefined, 'a metrics export');
-    s.writeSpans([{ ...span, events: [metricEvent(span, { metric: 'hits', value: 3 })] }]);
+    void s.writeSpans([{ ...span, events: [metricEvent(span, { metric: 'hits', value: 3 })] }]);
     await r.waitFor(() => r.latestMetric('hits')?.points[0]?.value === 5, 'the cumulative sum 5');
   });
 
@@ -306,8 +346,8 @@ describe('metric export', () => {
     const r = await receiver();
     const { sink: s } = sink({ metricsEndpoint: r.metricsUrl, traces: false });
     const span = completedSpan();
-    s.writeSpans([{ ...span, events: [metricEvent(span, { metric: 'only', value: 1 })] }]);
-    await s.forceFlush();
+    await s.writeSpans([{ ...span, events: [metricEvent(span, { metric: 'only', value: 1 })] }]);
+    expect(await s.forceFlush()).toBe(true);
     expect(r.latestMetric('only')!.points[0]!.value).toBe(1);
     expect(r.requests.every((q) => q.signal === 'metrics')).toBe(true);
     expect(s.endpoints).toEqual({ traces: undefined, metrics: r.metricsUrl });

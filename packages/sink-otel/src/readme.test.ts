@@ -1,5 +1,6 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { OtelSinkOptionsSchema, otelSink } from '@telemetry/sink-otel';
 import { afterEach, expect, it } from 'vitest';
 import { startOtlpReceiver } from './test-support/otlp-receiver.ts';
 
@@ -39,5 +40,23 @@ it('runs the README Usage snippet and exports what the README says', async () =>
     ]);
   } finally {
     await r.close();
+  }
+});
+
+it('documents every option in the Options table, with the schema’s defaults', () => {
+  const readme = readFileSync(README, 'utf8');
+  const section = readme.slice(readme.indexOf('## Options'), readme.indexOf('## How it fails'));
+  const rows = new Map<string, string>();
+  for (const line of section.split('\n')) {
+    const m = /^\| `(\w+)` \| (.*?) \|/.exec(line);
+    if (m) rows.set(m[1]!, m[2]!);
+  }
+  expect([...rows.keys()].sort()).toEqual(Object.keys(OtelSinkOptionsSchema.shape).sort());
+  // Where the schema has a default of its own, the table shows it.
+  const defaults = otelSink.parseOptions({ endpoint: 'http://c:4318/v1/traces', env: {} });
+  for (const [key, value] of Object.entries(defaults)) {
+    if (key === 'endpoint' || key === 'env') continue;
+    const shown = typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
+    expect(rows.get(key), key).toContain(`\`${shown}\``);
   }
 });

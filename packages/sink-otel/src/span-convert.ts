@@ -15,7 +15,7 @@ import {
   type CompletedSpan,
   eventCountOf,
   type SpanKind as ToolkitSpanKind,
-} from '@telemetry/core';
+} from '@telemetry/core/sink';
 
 /** Epoch microseconds -> [seconds, nanoseconds], exactly (both parts stay below 2^53). */
 export function microsToHrTime(micros: number): HrTime {

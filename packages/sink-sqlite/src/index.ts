@@ -13,7 +13,7 @@ export {
   migrations,
 } from './migrations.ts';
 export type { SqliteSinkOptions } from './options.ts';
-export { SQLITE_SINK_DEFAULTS } from './options.ts';
+export { SqliteSinkOptionsSchema } from './options.ts';
 export { TRACE_ORDER_FIELDS } from './queries.ts';
 export type { RetentionResult } from './retention.ts';
 export { ROOT_MARKERS } from './roots.ts';
@@ -26,5 +26,10 @@ export type {
   TracesTable,
 } from './schema.ts';
 export type { SqliteSink } from './sqlite-sink.ts';
-export { createSqliteSink, SqliteSinkClosedError } from './sqlite-sink.ts';
+export {
+  createSqliteSink,
+  SQLITE_SINK_DEFAULTS,
+  SqliteSinkClosedError,
+  sqliteSink,
+} from './sqlite-sink.ts';
 export { MAX_UNIX_SECONDS, QUERY_LIMITS } from './validation.ts';

@@ -1,132 +1,121 @@
-import { type DatasetWriter, DEFAULT_TTL_SECONDS } from '@telemetry/core';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type DatasetWriter,
+  DEFAULT_TTL_SECONDS,
+  type Env,
+  type LlamaStackConfig,
+  SinkNameSchema,
+  z,
+} from '@telemetry/core/sink';
 
-/** Options of `createSqliteSink`. */
-export interface SqliteSinkOptions {
+/** `service_name` of the traces written when none is given: OpenTelemetry's variable, else its fallback. */
+function serviceNameFrom(env: Env): string {
+  return env.OTEL_SERVICE_NAME || 'unknown_service';
+}
+
+const wholeNumber = (min: 0 | 1) => {
+  const error = `expected a whole number >= ${min}`;
+  return z.number({ error }).int({ error }).min(min, { error });
+};
+
+/**
+ * The SQLite sink's options: their validation and every default, in one
+ * place (the types below are inferred from it).
+ */
+export const SqliteSinkOptionsSchema = z.strictObject({
+  /**
+   * The sink's name in stats and error messages.
+   * @default 'sqlite'
+   */
+  name: SinkNameSchema.default('sqlite'),
   /**
    * Database file. Missing directories are created; a bare file name is
    * relative to the working directory. `:memory:` keeps everything in this
    * process only (gone at exit): pass a path to query data later.
    * @default ':memory:'
    */
-  path?: string;
+  path: z
+    .string({ error: 'expected a file path or ":memory:"' })
+    .min(1, { error: 'expected a file path or ":memory:"' })
+    // SQLite would open the name up to the NUL: a file nobody asked for.
+    .refine((path) => !path.includes('\0'), {
+      error: (issue) =>
+        `expected a file path without NUL bytes (SQLite would open the file named up to the first one), got ${JSON.stringify(issue.input)}`,
+    })
+    .default(':memory:'),
   /**
    * How long a span (with its logs and metrics) is kept when its events carry
    * no `ttl_seconds`; counted from the span's end.
    * @default 604800 (7 days, Llama Stack's `log_event` default)
    */
-  ttlSeconds?: number;
+  ttlSeconds: wholeNumber(1).default(DEFAULT_TTL_SECONDS),
   /**
    * The `service_name` of the traces this process writes.
    * @default process.env.OTEL_SERVICE_NAME, else 'unknown_service'
    */
-  serviceName?: string;
+  serviceName: z
+    .string({ error: 'expected a service name' })
+    .default(() => serviceNameFrom(process.env)),
   /**
    * Keep at most this many spans: past it, the oldest are deleted (with their
    * events and attributes) after a write. Unlimited when absent.
    * @default undefined
    */
-  maxSpans?: number;
+  maxSpans: wholeNumber(1).optional(),
   /**
    * How often expired rows are deleted (they are also deleted on open).
    * `0` turns the periodic run off.
    * @default 60000
    */
-  retentionIntervalMs?: number;
+  retentionIntervalMs: wholeNumber(0).default(60_000),
   /**
    * Where `saveSpansToDataset` appends rows when the caller passes no writer.
    * @default undefined (saveSpansToDataset then needs a writer argument)
    */
-  datasetWriter?: DatasetWriter;
+  datasetWriter: z
+    .custom<DatasetWriter>(
+      (value) => typeof (value as { appendRows?: unknown } | null)?.appendRows === 'function',
+      { error: 'expected an object with appendRows(datasetId, rows)' },
+    )
+    .optional(),
   /**
-   * The sink's name in stats and error messages.
-   * @default 'sqlite'
-   */
-  name?: string;
-  /**
-   * How long a write waits for another process that holds the write lock.
+   * How long a write waits for another process that holds the write lock;
+   * past it the write fails as retryable and core's dispatcher writes the
+   * batch again after a backoff.
    * @default 5000
    */
-  busyTimeoutMs?: number;
+  busyTimeoutMs: wholeNumber(0).default(5_000),
   /**
    * Spans per transaction. A batch larger than this is written in several
    * transactions with the event loop free in between, so no single write
    * blocks the application for long.
    * @default 200
    */
-  transactionSize?: number;
-}
-
-/** Every default in one place. */
-export const SQLITE_SINK_DEFAULTS = Object.freeze({
-  path: ':memory:',
-  ttlSeconds: DEFAULT_TTL_SECONDS,
-  serviceName: 'unknown_service',
-  retentionIntervalMs: 60_000,
-  name: 'sqlite',
-  busyTimeoutMs: 5_000,
-  transactionSize: 200,
+  transactionSize: wholeNumber(1).default(200),
 });
 
-export interface ResolvedOptions {
-  readonly path: string;
-  readonly ttlSeconds: number;
-  readonly serviceName: string;
-  readonly maxSpans: number | undefined;
-  readonly retentionIntervalMs: number;
-  readonly datasetWriter: DatasetWriter | undefined;
-  readonly name: string;
-  readonly busyTimeoutMs: number;
-  readonly transactionSize: number;
-}
+/** Options of `createSqliteSink`; each is documented, with its default, in `SqliteSinkOptionsSchema`. */
+export type SqliteSinkOptions = z.input<typeof SqliteSinkOptionsSchema>;
 
-export function resolveOptions(options: SqliteSinkOptions = {}): {
-  resolved: ResolvedOptions;
-  issues: { path: string; message: string }[];
-} {
-  const issues: { path: string; message: string }[] = [];
-  const d = SQLITE_SINK_DEFAULTS;
-  const positiveInt = (key: keyof SqliteSinkOptions, value: unknown, allowZero = false) => {
-    if (value === undefined) return;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < (allowZero ? 0 : 1)) {
-      issues.push({
-        path: key,
-        message: `expected a whole number ${allowZero ? '>= 0' : '>= 1'}, got ${JSON.stringify(value)}`,
-      });
-    }
-  };
-  positiveInt('ttlSeconds', options.ttlSeconds);
-  positiveInt('maxSpans', options.maxSpans);
-  positiveInt('retentionIntervalMs', options.retentionIntervalMs, true);
-  positiveInt('busyTimeoutMs', options.busyTimeoutMs, true);
-  positiveInt('transactionSize', options.transactionSize);
-  if (options.path !== undefined && (typeof options.path !== 'string' || options.path === '')) {
-    issues.push({ path: 'path', message: 'expected a file path or ":memory:"' });
-  }
-  if (options.name !== undefined && (typeof options.name !== 'string' || options.name === '')) {
-    issues.push({ path: 'name', message: 'expected a non-empty string' });
-  }
-  if (
-    options.datasetWriter !== undefined &&
-    typeof (options.datasetWriter as { appendRows?: unknown })?.appendRows !== 'function'
-  ) {
-    issues.push({
-      path: 'datasetWriter',
-      message: 'expected an object with appendRows(datasetId, rows)',
-    });
-  }
-  const envService = typeof process !== 'undefined' ? process.env.OTEL_SERVICE_NAME : undefined;
-  return {
-    resolved: {
-      path: options.path ?? d.path,
-      ttlSeconds: options.ttlSeconds ?? d.ttlSeconds,
-      serviceName: options.serviceName ?? (envService || d.serviceName),
-      maxSpans: options.maxSpans,
-      retentionIntervalMs: options.retentionIntervalMs ?? d.retentionIntervalMs,
-      datasetWriter: options.datasetWriter,
-      name: options.name ?? d.name,
-      busyTimeoutMs: options.busyTimeoutMs ?? d.busyTimeoutMs,
-      transactionSize: options.transactionSize ?? d.transactionSize,
-    },
-    issues,
-  };
+/** The options after validation, defaults filled in. */
+export type ResolvedOptions = z.output<typeof SqliteSinkOptionsSchema>;
+
+/**
+ * What a Llama Stack config block asks of the SQLite sink: `sqlite_db_path`
+ * (a leading `~` is the home directory), by default Llama Stack's own store,
+ * `$LLAMA_STACK_CONFIG_DIR/runtime/trace_store.db`, else
+ * `~/.llama/runtime/trace_store.db` (its `RUNTIME_BASE_DIR`); and
+ * `service_name`, else `OTEL_SERVICE_NAME`.
+ */
+export function sqliteOptionsFromConfig(config: LlamaStackConfig, env: Env): SqliteSinkOptions {
+  const home = () => env.HOME || homedir();
+  const given = config.sqlite_db_path;
+  const path =
+    typeof given === 'string' && given !== ''
+      ? given === '~' || given.startsWith('~/')
+        ? home() + given.slice(1)
+        : given
+      : join(env.LLAMA_STACK_CONFIG_DIR || join(home(), '.llama'), 'runtime', 'trace_store.db');
+  return { path, serviceName: config.service_name || serviceNameFrom(env) };
 }

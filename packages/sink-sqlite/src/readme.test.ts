@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as core from '@telemetry/core';
 import * as sqlite from '@telemetry/sink-sqlite';
+import { SqliteSinkOptionsSchema, sqliteSink } from '@telemetry/sink-sqlite';
 import { afterAll, expect, it } from 'vitest';
 import { tempDir } from './test-support/fixtures.ts';
 
@@ -38,4 +39,34 @@ it('runs the Usage snippet and prints what its comment says', async () => {
   expect(rows.map((r) => JSON.parse(r))).toEqual([
     expect.objectContaining({ name: 'POST /checkout', parent_span_id: null, 'user.id': 'u-42' }),
   ]);
+});
+
+const readme = () => readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
+
+it('documents every option in the Options table, with the schema’s defaults', () => {
+  const text = readme();
+  const section = text.slice(text.indexOf('## Options'), text.indexOf('## What the queries mean'));
+  const rows = new Map<string, string>();
+  for (const line of section.split('\n')) {
+    const m = /^\| `(\w+)` \| (.*?) \|/.exec(line);
+    // The second table (Llama Stack keys) has snake_case keys.
+    if (m && !m[1]!.includes('_')) rows.set(m[1]!, m[2]!);
+  }
+  expect([...rows.keys()].sort()).toEqual(Object.keys(SqliteSinkOptionsSchema.shape).sort());
+  const { serviceName: _, ...defaults } = sqliteSink.parseOptions({});
+  for (const [key, value] of Object.entries(defaults)) {
+    const shown = typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
+    expect(rows.get(key), key).toContain(`\`${shown}\``);
+  }
+});
+
+it('shows the error that bad options really give', () => {
+  const text = readme();
+  const sample = /```\n( *Invalid sqlite sink options[\s\S]*?)\n *```/
+    .exec(text.slice(text.indexOf('## How it fails')))![1]!
+    .split('\n')
+    .map((line) => line.replace(/^ {2}/, ''))
+    .join('\n');
+  // @ts-expect-error a typo of ttlSeconds, on purpose
+  expect(() => sqlite.createSqliteSink({ ttlSeconds: 0, ttl: 60 })).toThrow(sample);
 });

@@ -2,10 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import {
-  type CompletedSpan,
-  type DatasetWriter,
-  eventCountOf,
-  formatPath,
   type GetSpanTreeParams,
   GetSpanTreeParamsSchema,
   type MetricSeries,
@@ -17,26 +13,39 @@ import {
   QueryTracesParamsSchema,
   type SaveSpansToDatasetParams,
   SaveSpansToDatasetParamsSchema,
-  type SinkContext,
   type Span,
   SpanIdSchema,
   type SpanWithStatus,
+  type Trace,
+  TraceIdSchema,
+} from '@telemetry/core';
+import {
+  type CompletedSpan,
+  type DatasetWriter,
+  defineSink,
+  eventCountOf,
+  formatPath,
+  RetryableSinkError,
+  type SinkContext,
   TelemetryConfigError,
   TelemetryError,
   type TelemetrySink,
   TelemetryValidationError,
-  type Trace,
-  TraceIdSchema,
   type TraceStore,
   type ValidationIssue,
-} from '@telemetry/core';
+} from '@telemetry/core/sink';
 import Sqlite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { Checkpointer } from './checkpointer.ts';
 import { compileMatchers } from './label-matchers.ts';
 import { granularitySeconds, queryMetrics } from './metrics.ts';
 import { createMigrator } from './migrations.ts';
-import { type ResolvedOptions, resolveOptions, type SqliteSinkOptions } from './options.ts';
+import {
+  type ResolvedOptions,
+  type SqliteSinkOptions,
+  SqliteSinkOptionsSchema,
+  sqliteOptionsFromConfig,
+} from './options.ts';
 import * as queries from './queries.ts';
 import { createQueryContext, type QueryContext } from './query-context.ts';
 import { Retention, type RetentionResult } from './retention.ts';
@@ -61,7 +70,14 @@ export interface SqliteSink extends TelemetrySink, TraceStore {
   readonly name: string;
   /** The database file (or `:memory:`). */
   readonly path: string;
+  /**
+   * Stores spans, one transaction per `transactionSize` of them. A database
+   * locked by another writer past `busyTimeoutMs` rejects with a
+   * `RetryableSinkError`: core's dispatcher writes the batch again after a
+   * backoff (spans already stored are skipped by id).
+   */
   writeSpans(spans: readonly CompletedSpan[]): Promise<void>;
+  /** Called by the pipeline the sink joins: from then on, spans it cannot store are counted there. */
   attach(context: SinkContext): void;
   /** Resolves once every write started so far has committed. */
   forceFlush(): Promise<void>;
@@ -86,6 +102,7 @@ export class SqliteSinkClosedError extends TelemetryError {
   }
 }
 
+/** Retries of opening and retention work (off the write path) while another writer holds the lock. */
 const BUSY_RETRIES = 8;
 /** How often the worker thread checkpoints the WAL. */
 const CHECKPOINT_INTERVAL_MS = 200;
@@ -161,7 +178,9 @@ class SqliteSinkImpl implements SqliteSink {
   #writer: SpanWriter | undefined;
   #retention: Retention | undefined;
   #queries: QueryContext | undefined;
-  #context: SinkContext | undefined;
+  readonly #context: SinkContext;
+  /** True once the sink is in a pipeline, which counts what it drops; alone, a write rejects instead. */
+  #inPipeline = false;
   #timer: NodeJS.Timeout | undefined;
   #checkpointer: Checkpointer | undefined;
   #inFlight = new Set<Promise<unknown>>();
@@ -170,8 +189,9 @@ class SqliteSinkImpl implements SqliteSink {
   #spanCount = 0;
   #spansSinceCheckpoint = 0;
 
-  constructor(options: ResolvedOptions) {
+  constructor(options: ResolvedOptions, context: SinkContext) {
     this.#options = options;
+    this.#context = context;
     this.name = options.name;
     this.path = options.path;
     this.#raw = openDatabase(options);
@@ -234,17 +254,14 @@ class SqliteSinkImpl implements SqliteSink {
     return this.#ready;
   }
 
-  attach(context: SinkContext): void {
-    this.#context = context;
+  attach(): void {
+    // defineSink has bound the creation context to the pipeline already.
+    this.#inPipeline = true;
   }
 
-  /** Errors off the write path: to the dispatcher when attached, else to stderr (never lost silently). */
+  /** Errors off the write path: counted by the pipeline, or a process warning for a sink used alone. */
   #report(error: unknown): void {
-    if (this.#context) this.#context.reportError(error);
-    else
-      console.warn(
-        `[telemetry] sink '${this.name}': ${(error as Error)?.message ?? String(error)}`,
-      );
+    this.#context.reportError(error);
   }
 
   readonly #chunkRunner = async (chunk: () => number): Promise<number> => {
@@ -291,46 +308,62 @@ class SqliteSinkImpl implements SqliteSink {
     await this.#ready;
     const writer = this.#writer!;
     const size = this.#options.transactionSize;
-    let firstError: unknown;
     let written = 0;
-    for (let i = 0; i < spans.length; i += size) {
-      // Between transactions the event loop runs: no write blocks the app for long.
-      if (i > 0) await yieldToEventLoop();
-      await this.#checkpointIfDue();
-      const chunk = spans.slice(i, i + size);
-      try {
-        const result = await this.#withBusyRetry(() => writer.writeChunk(chunk));
-        written += result.written;
-        this.#spansSinceCheckpoint += result.written;
-        if (result.invalid.length > 0) {
-          const events = result.invalid.reduce((n, s) => n + safeEventCount(s), 0);
-          if (this.#context) this.#context.recordDropped(events, 'invalid_span');
-          else
-            firstError ??= new TelemetryError(
-              'TELEMETRY_INVALID_SPAN',
-              `${result.invalid.length} span(s) could not be stored: they lack ids or have non-finite times.`,
+    let invalidSpans = 0;
+    let invalidEvents = 0;
+    let failedEvents = 0;
+    let failure: unknown;
+    try {
+      for (let i = 0; i < spans.length; i += size) {
+        // Between transactions the event loop runs: no write blocks the app for long.
+        if (i > 0) await yieldToEventLoop();
+        await this.#checkpointIfDue();
+        const chunk = spans.slice(i, i + size);
+        try {
+          const result = writer.writeChunk(chunk);
+          written += result.written;
+          this.#spansSinceCheckpoint += result.written;
+          invalidSpans += result.invalid.length;
+          invalidEvents += result.invalid.reduce((n, s) => n + safeEventCount(s), 0);
+        } catch (error) {
+          if (isBusy(error)) {
+            // busy_timeout has waited already: let the dispatcher back off and write the
+            // batch again. Nothing is counted for this attempt; the spans stored so far
+            // are skipped by id next time.
+            throw new RetryableSinkError(
+              `The SQLite telemetry store ${JSON.stringify(this.path)} stayed locked by another writer for ${this.#options.busyTimeoutMs} ms; the batch will be written again.`,
+              { cause: error },
             );
-        }
-      } catch (error) {
-        if (this.#context) {
-          this.#context.recordDropped(
-            chunk.reduce((n, s) => n + safeEventCount(s), 0),
-            'sqlite_write_failed',
-          );
-          this.#context.reportError(error);
-        } else {
-          firstError ??= error;
+          }
+          failedEvents += chunk.reduce((n, s) => n + safeEventCount(s), 0);
+          failure ??= error;
         }
       }
+    } finally {
+      if (this.#options.maxSpans !== undefined) this.#spanCount += written;
     }
     if (this.#options.maxSpans !== undefined && written > 0) {
-      this.#spanCount += written;
       if (this.#spanCount > this.#options.maxSpans) {
         const cap = await this.#retention!.enforceCap(this.#options.maxSpans, this.#chunkRunner);
         this.#spanCount = cap.remaining;
       }
     }
-    if (firstError !== undefined) throw firstError;
+    if (this.#inPipeline) {
+      // The valid spans are stored: what could not be is counted, not the whole batch.
+      if (invalidEvents > 0) this.#context.recordDropped(invalidEvents, 'invalid_span');
+      if (failedEvents > 0) {
+        this.#context.recordDropped(failedEvents, 'sqlite_write_failed');
+        this.#context.reportError(failure);
+      }
+      return;
+    }
+    if (failure !== undefined) throw failure;
+    if (invalidSpans > 0) {
+      throw new TelemetryError(
+        'TELEMETRY_INVALID_SPAN',
+        `${invalidSpans} span(s) could not be stored: they lack ids or have non-finite times.`,
+      );
+    }
   }
 
   async forceFlush(): Promise<void> {
@@ -589,16 +622,39 @@ function orderIssues(orderBy: readonly string[]): ValidationIssue[] {
 }
 
 /**
+ * The SQLite sink's definition: options schema, what it reads of a Llama
+ * Stack config block (`sqlite_db_path`, `service_name`), and how to create it.
+ */
+export const sqliteSink = defineSink({
+  type: 'sqlite',
+  options: SqliteSinkOptionsSchema,
+  fromConfig: sqliteOptionsFromConfig,
+  create: (options, context): SqliteSink => new SqliteSinkImpl(options, context),
+});
+
+/**
  * Creates the SQLite sink: opens (creating directories as needed) and
  * migrates the database, deletes expired rows, and starts periodic retention.
- * Throws `TelemetryValidationError` for bad options and `TelemetryConfigError`
- * when the file cannot be opened; migration problems reject `whenReady()` and
- * every later write and query.
+ * Throws `TelemetryValidationError` for bad options (every problem at once,
+ * paths `options.<key>`) and `TelemetryConfigError` when the file cannot be
+ * opened; migration problems reject `whenReady()` and every later write and query.
  */
 export function createSqliteSink(options: SqliteSinkOptions = {}): SqliteSink {
-  const { resolved, issues } = resolveOptions(options);
-  if (issues.length > 0) {
-    throw new TelemetryValidationError('SQLite sink options', issues);
-  }
-  return new SqliteSinkImpl(resolved);
+  return sqliteSink.create(options);
 }
+
+/**
+ * Defaults of every option but `serviceName` (`OTEL_SERVICE_NAME`, else
+ * `'unknown_service'`, read when a sink is created), from the schema.
+ */
+export const SQLITE_SINK_DEFAULTS: Readonly<
+  Omit<ResolvedOptions, 'serviceName' | 'maxSpans' | 'datasetWriter'>
+> = (() => {
+  const {
+    serviceName: _,
+    maxSpans: __,
+    datasetWriter: ___,
+    ...defaults
+  } = sqliteSink.parseOptions({});
+  return Object.freeze(defaults);
+})();

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { type SinkContext, TelemetryConfigError, TelemetryValidationError } from '@telemetry/core';
+import { TelemetryConfigError, TelemetryValidationError } from '@telemetry/core';
+import { recordingContext } from '@telemetry/core/testing';
 import {
   createMigrator,
   createSqliteSink,
@@ -126,10 +127,10 @@ describe('opening', () => {
     }
     expect(error).toBeInstanceOf(TelemetryValidationError);
     expect((error as TelemetryValidationError).issues.map((i) => i.path)).toEqual([
-      'ttlSeconds',
-      'maxSpans',
-      'path',
-      'datasetWriter',
+      'options.path',
+      'options.ttlSeconds',
+      'options.maxSpans',
+      'options.datasetWriter',
     ]);
   });
 
@@ -256,12 +257,8 @@ describe('writing', () => {
 
   it('skips spans that cannot be stored and counts their events as dropped', async () => {
     const sink = openSink();
-    const dropped: [number, string][] = [];
-    const context: SinkContext = {
-      recordDropped: (n, r) => dropped.push([n, r]),
-      reportError: () => {},
-    };
-    sink.attach(context);
+    const recorded = recordingContext('sqlite');
+    sink.attach(recorded.context);
     const bad = span({
       trace_id: tid(1),
       span_id: sid(9),
@@ -269,7 +266,8 @@ describe('writing', () => {
       events: [log({ trace_id: tid(1), span_id: sid(9) }, 'x', T0)],
     });
     await sink.writeSpans([bad, span({ trace_id: tid(1), span_id: sid(1) })]);
-    expect(dropped).toEqual([[3, 'invalid_span']]);
+    expect(recorded.dropped).toEqual({ invalid_span: 3 });
+    expect(recorded.errors).toEqual([]);
     expect((await sink.queryTraces()).map((t) => t.root_span_id)).toEqual([sid(1)]);
   });
 

@@ -1,4 +1,8 @@
-import { issuesFromZod, TelemetryValidationError, type ValidationIssue } from '@telemetry/core';
+import {
+  issuesFromZod,
+  TelemetryValidationError,
+  type ValidationIssue,
+} from '@telemetry/core/sink';
 
 /** The part of a zod schema this package uses (core owns zod). */
 interface Schema<Out> {

@@ -61,11 +61,14 @@ export async function createTempProject(): Promise<TempProject> {
       return file;
     },
     run(script, options = {}) {
-      // The child must not inherit the test runner's package manager or loaders.
+      // The child must not inherit the test runner's package manager, loaders, or
+      // module paths (pnpm's bin shims set NODE_PATH to the workspace's store, where
+      // CommonJS would find the sink packages this project does not have).
       const env: Record<string, string | undefined> = {
         ...process.env,
         npm_config_user_agent: undefined,
         NODE_OPTIONS: undefined,
+        NODE_PATH: undefined,
         ...options.env,
       };
       const child = spawn(process.execPath, [script], {

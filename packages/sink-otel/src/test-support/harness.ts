@@ -1,7 +1,7 @@
-import { createOtelSink } from '@telemetry/sink-otel';
+import { recordingContext } from '@telemetry/core/testing';
+import { createOtelSink, type OtelSinkOptions } from '@telemetry/sink-otel';
 import { afterEach } from 'vitest';
 import { startOtlpReceiver } from './otlp-receiver.ts';
-import { recordingContext } from './spans.ts';
 
 /**
  * Receivers and sinks made in a test are shut down after it: sinks (and
@@ -20,11 +20,11 @@ export function useOtlpHarness() {
       receivers.push(r);
       return r;
     },
-    /** An OTLP sink attached to a recording SinkContext (its drops and errors). */
-    sink(options: Parameters<typeof createOtelSink>[0]) {
-      const s = createOtelSink(options);
-      const recorded = recordingContext();
-      s.attach(recorded.context);
+    /** An OTLP sink on its own, attached to a recording SinkContext (its drops and errors). */
+    sink(options: OtelSinkOptions) {
+      const s = createOtelSink({ env: {}, ...options });
+      const recorded = recordingContext(s.name);
+      s.attach?.(recorded.context);
       cleanups.push(() => s.shutdown());
       return Object.assign(recorded, { sink: s });
     },

@@ -9,9 +9,11 @@
 import {
   createServer,
   type IncomingHttpHeaders,
+  type IncomingMessage,
   type Server,
   type ServerResponse,
 } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
@@ -113,6 +115,8 @@ export interface OtlpResponse {
   readonly body?: string | Uint8Array;
   /** Wait this long before answering (a slow collector). */
   readonly delayMs?: number;
+  /** Never answer (a hung collector); the connection stays open until the receiver stops. */
+  readonly hang?: boolean;
 }
 
 /** Chooses the answer to a request: a status code, a full response, or undefined for 200. */
@@ -126,6 +130,8 @@ export interface OtlpRequestRecord {
   readonly items: number;
   readonly bytes: number;
   readonly headers: IncomingHttpHeaders;
+  /** When the request's body had arrived (Date.now()). */
+  readonly at: number;
 }
 
 export interface OtlpReceiverOptions {
@@ -133,6 +139,8 @@ export interface OtlpReceiverOptions {
   readonly port?: number;
   /** @default every request answered 200 */
   readonly responder?: OtlpResponder;
+  /** Serve https with this key and certificate (PEM). */
+  readonly tls?: { readonly key: Buffer; readonly cert: Buffer };
   /**
    * Keep every decoded span in `traces`; false keeps counts and ids only
    * (for bursts of hundreds of thousands of spans).
@@ -142,7 +150,7 @@ export interface OtlpReceiverOptions {
 }
 
 export interface OtlpReceiver {
-  /** Base URL, `http://127.0.0.1:<port>`, as for OTEL_EXPORTER_OTLP_ENDPOINT. */
+  /** Base URL, `http://127.0.0.1:<port>` (https with `tls`), as for OTEL_EXPORTER_OTLP_ENDPOINT. */
   readonly url: string;
   readonly tracesUrl: string;
   readonly metricsUrl: string;
@@ -367,6 +375,12 @@ export function decodeMetricsRequest(body: Uint8Array, request = 0): DecodedMetr
   return out;
 }
 
+/** An ExportTraceServiceResponse body saying the collector rejected some spans (OTLP partial success). */
+export function tracePartialSuccess(rejectedSpans: number, errorMessage: string): Uint8Array {
+  const t = types().traceResponse;
+  return t.encode(t.create({ partialSuccess: { rejectedSpans, errorMessage } })).finish();
+}
+
 function signalOf(path: string): OtlpSignal {
   if (path.endsWith('/v1/traces')) return 'traces';
   if (path.endsWith('/v1/metrics')) return 'metrics';
@@ -397,7 +411,7 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
     res.end(body);
   };
 
-  const server: Server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -423,7 +437,7 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
       let status = response.status;
       try {
         if (req.headers['content-encoding'] === 'gzip') raw = gunzipSync(raw);
-        const accepted = status >= 200 && status < 300;
+        const accepted = status >= 200 && status < 300 && !response.hang;
         if (req.method !== 'POST' || signal === 'other') {
           status = 404;
         } else if (signal === 'traces') {
@@ -448,11 +462,27 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
         }
       } catch (error) {
         status = 400;
-        requests.push({ signal, path, status, items: 0, bytes: raw.length, headers: req.headers });
+        requests.push({
+          signal,
+          path,
+          status,
+          items: 0,
+          bytes: raw.length,
+          headers: req.headers,
+          at: Date.now(),
+        });
         answer(res, 400, { 'content-type': 'text/plain' }, `cannot decode: ${String(error)}`);
         return;
       }
-      requests.push({ signal, path, status, items, bytes: raw.length, headers: req.headers });
+      requests.push({
+        signal,
+        path,
+        status,
+        items,
+        bytes: raw.length,
+        headers: req.headers,
+        at: Date.now(),
+      });
       const send = () => {
         if (status >= 200 && status < 300 && response.body === undefined) {
           const type = signal === 'metrics' ? t.metricsResponse : t.traceResponse;
@@ -466,10 +496,14 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
           );
         }
       };
+      if (response.hang) return;
       if (response.delayMs) setTimeout(send, response.delayMs);
       else send();
     });
-  });
+  };
+  const server: Server = options.tls
+    ? createHttpsServer(options.tls, handler)
+    : createServer(handler);
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -496,7 +530,7 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
       for (const s of sockets) s.destroy();
     });
 
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const waitFor = async (predicate: () => boolean, what = 'condition', timeoutMs = 30_000) => {
     const start = Date.now();
     while (!predicate()) {

@@ -3,7 +3,6 @@ import {
   generateSpanId,
   generateTraceId,
   type MetricEvent,
-  type SinkContext,
   type UnstructuredLogEvent,
 } from '@telemetry/core';
 
@@ -73,19 +72,4 @@ export function manySpans(count: number): CompletedSpan[] {
     });
   }
   return out;
-}
-
-/** A SinkContext that records what the sink reports, as the dispatcher would count it. */
-export function recordingContext() {
-  const dropped: Record<string, number> = {};
-  const errors: unknown[] = [];
-  const context: SinkContext = {
-    recordDropped(count, reason) {
-      dropped[reason] = (dropped[reason] ?? 0) + count;
-    },
-    reportError(error) {
-      errors.push(error);
-    },
-  };
-  return { context, dropped, errors };
 }

@@ -7,6 +7,8 @@ const T0 = Date.UTC(2025, 0, 15, 12) * 1000;
 const hex = (n, width) => n.toString(16).padStart(width, '0');
 const sink = createSqliteSink({ path, retentionIntervalMs: 0, transactionSize: batch });
 sink.attach({
+  name: 'sqlite',
+  signal: new AbortController().signal,
   recordDropped: (n, reason) => process.stderr.write(`dropped ${n}: ${reason}\n`),
   reportError: (error) => process.stderr.write(`error: ${error?.message ?? error}\n`),
 });

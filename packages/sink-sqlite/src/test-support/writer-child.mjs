@@ -15,6 +15,8 @@ const sink = createSqliteSink({
   serviceName: `writer-${writerId}`,
 });
 sink.attach({
+  name: 'sqlite',
+  signal: new AbortController().signal,
   recordDropped: (n, reason) => problems.push(`dropped ${n}: ${reason}`),
   reportError: (error) => problems.push(`error: ${error?.code ?? ''} ${error?.message ?? error}`),
 });
