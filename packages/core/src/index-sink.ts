@@ -47,6 +47,7 @@ export type {
   SpanLog,
   SpanMetricEvent,
   StoreStats,
+  SuggestField,
   Suggestions,
   SuggestParams,
   TailSpansParams,
