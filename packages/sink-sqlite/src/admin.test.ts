@@ -157,18 +157,19 @@ describe('prune', () => {
 
   it('keeps the newest-written spans, recomputing traces cut in two', async () => {
     const sink = openSink();
-    await sink.writeSpans([...trace(1, 300)]);
-    await sink.writeSpans([...trace(2, 10)]);
+    await sink.writeSpans([...trace(1, 300, { error: true })]);
+    await sink.writeSpans([...trace(2, 10, { error: true })]);
     const result = await sink.prune({ keep_spans: 110 });
     expect(result).toMatchObject({ deleted_traces: 0, deleted_spans: 200, deleted_events: 400 });
-    expect((await sink.searchTraces()).traces.map((t) => [t.trace_id, t.span_count])).toEqual([
-      [tid(2), 10],
-    ]);
+    expect(
+      (await sink.searchTraces()).traces.map((t) => [t.trace_id, t.span_count, t.error_count]),
+    ).toEqual([[tid(2), 10, 1]]);
     const stats = await sink.storeStats();
     expect(stats).toMatchObject({ traces: 2, spans: 110 });
     // The first trace lost its root: it stays out of search, its spans are still there.
     const detail = await sink.getTraceDetail(tid(1));
-    expect(detail.trace).toMatchObject({ root_span_id: null, span_count: 100 });
+    expect(detail.trace).toMatchObject({ root_span_id: null, span_count: 100, error_count: 0 });
+    expect((await sink.getTraceDetail(tid(2))).trace).toMatchObject({ error_count: 1 });
     expect(await sink.prune({ keep_spans: 0 })).toMatchObject({
       deleted_traces: 2,
       deleted_spans: 110,

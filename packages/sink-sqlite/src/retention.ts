@@ -65,23 +65,26 @@ export class Retention {
 
   constructor(raw: BetterSqlite3.Database, db: Kysely<Database>) {
     const prep = (q: RawBuilder<unknown>) => raw.prepare(q.compile(db).sql);
-    // A connection-private table of the spans being deleted in this chunk.
+    // A connection-private table of the spans being deleted in this chunk
+    // (whether each failed, so the trace's error count goes down by as many).
+    raw.exec('drop table if exists temp.doomed_spans');
     raw.exec(
-      'create temp table if not exists doomed_spans (id integer primary key, trace_id text not null)',
+      'create temp table doomed_spans (id integer primary key, trace_id text not null, failed integer not null)',
     );
     this.#clear = prep(sql`delete from temp.doomed_spans`);
     this.#selectExpired = prep(
-      sql`insert into temp.doomed_spans (id, trace_id)
-          select id, trace_id from spans where expires_at <= ${0} order by expires_at limit ${sql.lit(CHUNK)}`,
+      sql`insert into temp.doomed_spans (id, trace_id, failed)
+          select id, trace_id, status = 'error' from spans where expires_at <= ${0} order by expires_at limit ${sql.lit(CHUNK)}`,
     );
     this.#selectOldest = prep(
-      sql`insert into temp.doomed_spans (id, trace_id) select id, trace_id from spans order by id limit ${0}`,
+      sql`insert into temp.doomed_spans (id, trace_id, failed)
+          select id, trace_id, status = 'error' from spans order by id limit ${0}`,
     );
     // Whole traces whose every span ended before the cutoff, oldest first,
     // through the trace start index (a trace starts before it ends).
     this.#selectEndedBefore = prep(
-      sql`insert into temp.doomed_spans (id, trace_id)
-          select s.id, s.trace_id from (select ${0} as t) as cutoff
+      sql`insert into temp.doomed_spans (id, trace_id, failed)
+          select s.id, s.trace_id, s.status = 'error' from (select ${0} as t) as cutoff
             cross join traces as tr
             cross join spans as s
           where tr.start_time < cutoff.t and tr.end_time < cutoff.t and s.trace_id = tr.trace_id
@@ -95,26 +98,28 @@ export class Retention {
       sql`delete from traces where trace_id in (select trace_id from temp.doomed_spans)
           and not exists (select 1 from spans s where s.trace_id = traces.trace_id)`,
     );
-    const localRoot = (column: 'span_id' | 'name') =>
-      sql`(select ${sql.ref(`s.${column}`)} from spans s where s.trace_id = traces.trace_id
-              and ${isLocalRootSql('s')}
-              order by s.parent_span_id is not null, s.start_time, s.span_id limit 1)`;
     this.#deleteRest = [
       sql`delete from span_attributes where span_rowid in (select id from temp.doomed_spans)`,
       sql`delete from spans where id in (select id from temp.doomed_spans)`,
     ].map(prep);
-    // After the traces of deleted spans that still have spans are recomputed.
-    const recompute = prep(
+    // Then the traces of deleted spans that still have spans are recomputed;
+    // the counts go down by what was deleted (no second read of their spans).
+    const doomedOf = (where: RawBuilder<unknown>) =>
+      sql`(select count(*) from temp.doomed_spans d where d.trace_id = traces.trace_id and ${where})`;
+    const recompute = [
       sql`update traces set
             start_time = (select min(s.start_time) from spans s where s.trace_id = traces.trace_id),
             end_time = (select max(s.end_time) from spans s where s.trace_id = traces.trace_id),
-            span_count = (select count(*) from spans s where s.trace_id = traces.trace_id),
-            error_count = (select count(*) from spans s
-              where s.trace_id = traces.trace_id and s.status = 'error'),
-            root_span_id = ${localRoot('span_id')},
-            root_name = ${localRoot('name')}
+            span_count = max(0, span_count - ${doomedOf(sql`1`)}),
+            error_count = max(0, error_count - ${doomedOf(sql`d.failed`)}),
+            root_span_id = (select s.span_id from spans s where s.trace_id = traces.trace_id
+              and ${isLocalRootSql('s')}
+              order by s.parent_span_id is not null, s.start_time, s.span_id limit 1)
           where trace_id in (select trace_id from temp.doomed_spans)`,
-    );
+      sql`update traces set root_name = (select s.name from spans s
+            where s.span_id = traces.root_span_id and s.trace_id = traces.trace_id)
+          where trace_id in (select trace_id from temp.doomed_spans)`,
+    ].map(prep);
     this.#deleteOrphanSeries = prep(
       sql`delete from metric_series where not exists
           (select 1 from span_events e where e.series_id = metric_series.id)`,
@@ -128,7 +133,7 @@ export class Retention {
         events = this.#deleteEvents.run().changes;
         for (const s of this.#deleteRest) s.run();
         traces = this.#deleteTraces.run().changes;
-        recompute.run();
+        for (const statement of recompute) statement.run();
       }
       this.#clear.run();
       return { spans, traces, events };
