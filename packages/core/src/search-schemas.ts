@@ -82,7 +82,7 @@ function boundedList<T extends z.ZodType>(item: T, max: number) {
         abort: true,
       }),
     )
-    .pipe(z.array(item));
+    .pipe(z.array(item)) as unknown as z.ZodType<z.output<T>[], z.input<T>[]>;
 }
 
 /**
