@@ -6,10 +6,11 @@
  * them in (start_time, trace_id) order, so a page stops at its limit: the
  * work follows the page, not the store.
  */
-import type {
-  ParsedTraceSearchParams,
-  TraceSearchResult,
-  TraceSummary,
+import {
+  type ParsedTraceSearchParams,
+  SEARCH_LIMITS,
+  type TraceSearchResult,
+  type TraceSummary,
 } from '@telemetry/core/sink';
 import { type Expression, type SqlBool, sql } from 'kysely';
 import { traceMatches } from './queries.ts';
@@ -117,7 +118,7 @@ function filterConditions(ctx: QueryContext, p: ParsedTraceSearchParams): Expres
 
 /** One page of a trace search (parameters already validated). */
 export function searchTraces(ctx: QueryContext, p: ParsedTraceSearchParams): TraceSearchResult {
-  const limit = p.limit ?? 50;
+  const limit = p.limit ?? SEARCH_LIMITS.traces.default;
   const after = p.cursor != null ? decodeCursor(p.cursor, 'page', 'cursor', WHAT) : null;
   const newer =
     p.newer_than != null ? decodeCursor(p.newer_than, 'position', 'newer_than', WHAT) : null;
