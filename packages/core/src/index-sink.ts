@@ -36,7 +36,42 @@ export type {
   UnstructuredLogEvent,
 } from './schemas.ts';
 export { DEFAULT_TTL_SECONDS } from './schemas.ts';
+// The search extensions a store may implement (see "Writing a searchable store").
+export type {
+  ParsedTraceSearchParams,
+  PruneParams,
+  PruneResult,
+  SpanDetail,
+  SpanEvents,
+  SpanEventsParams,
+  SpanLog,
+  SpanMetricEvent,
+  StoreStats,
+  SuggestField,
+  Suggestions,
+  SuggestParams,
+  TailSpansParams,
+  TailSpansResult,
+  TraceDetail,
+  TraceDetailParams,
+  TraceSearchParams,
+  TraceSearchResult,
+  TraceSummary,
+} from './search-schemas.ts';
+export {
+  PruneParamsSchema,
+  parseSearchParams,
+  SEARCH_LIMITS,
+  SpanEventsParamsSchema,
+  SuggestParamsSchema,
+  TailSpansParamsSchema,
+  TraceDetailParamsSchema,
+  TraceSearchParamsSchema,
+} from './search-schemas.ts';
+export type { TraceSearchStore, TraceStoreAdmin } from './search-store.ts';
+export { isTraceSearchStore, isTraceStoreAdmin } from './search-store.ts';
 export { SEVERITY_RANK, severityAtLeast, toSeverity } from './severity.ts';
+
 export type {
   CompletedSpan,
   DatasetWriter,

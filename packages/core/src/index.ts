@@ -65,6 +65,65 @@ export {
   SpanIdSchema,
   TraceIdSchema,
 } from './schemas.ts';
+export type { AttributeFilter, QueryParamKind } from './search-query.ts';
+export {
+  formatAttributeFilter,
+  paramsFromQuery,
+  parseAttributeFilter,
+  TRACE_SEARCH_QUERY,
+  traceSearchFromQuery,
+  traceSearchToQuery,
+} from './search-query.ts';
+export type {
+  ParsedTraceSearchParams,
+  PruneParams,
+  PruneResult,
+  ServiceStats,
+  SpanDetail,
+  SpanEvents,
+  SpanEventsParams,
+  SpanLog,
+  SpanMetricEvent,
+  StoreStats,
+  SuggestField,
+  Suggestions,
+  SuggestParams,
+  TailSpansParams,
+  TailSpansResult,
+  TraceDetail,
+  TraceDetailParams,
+  TraceSearchParams,
+  TraceSearchResult,
+  TraceSearchStatus,
+  TraceSummary,
+} from './search-schemas.ts';
+export {
+  PruneParamsSchema,
+  PruneResultSchema,
+  parseSearchParams,
+  SEARCH_LIMITS,
+  ServiceStatsSchema,
+  SpanDetailSchema,
+  SpanEventsParamsSchema,
+  SpanEventsSchema,
+  SpanLogSchema,
+  SpanMetricEventSchema,
+  StoreStatsSchema,
+  SuggestFieldSchema,
+  SuggestionsSchema,
+  SuggestParamsSchema,
+  searchIssues,
+  TailSpansParamsSchema,
+  TailSpansResultSchema,
+  TraceDetailParamsSchema,
+  TraceDetailSchema,
+  TraceSearchParamsSchema,
+  TraceSearchResultSchema,
+  TraceSearchStatusSchema,
+  TraceSummarySchema,
+} from './search-schemas.ts';
+export type { TraceSearchStore, TraceStoreAdmin } from './search-store.ts';
+export { isTraceSearchStore, isTraceStoreAdmin } from './search-store.ts';
 export type { ShutdownHookOptions, ShutdownTarget } from './shutdown-hooks.ts';
 export { installShutdownHooks } from './shutdown-hooks.ts';
 export type { CompletedSpan, DatasetWriter, TelemetrySink, TraceStore } from './sink.ts';

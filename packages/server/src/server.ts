@@ -20,6 +20,7 @@ import {
   type TelemetryServerOptions,
 } from './options.ts';
 import { mountOtlpRoutes, OTLP_PATHS, otlpEncodingOf, otlpError } from './otlp/routes.ts';
+import { mountSearchRoutes } from './search-routes.ts';
 
 /** Where a listening server answers. */
 export interface TelemetryServerAddress {
@@ -257,7 +258,10 @@ function buildApp(
     }
   });
 
-  if (withLlamaStack) mountLlamaStackRoutes(app, options, guard);
+  if (withLlamaStack) {
+    mountLlamaStackRoutes(app, options, guard);
+    mountSearchRoutes(app, options);
+  }
   mountOtlpRoutes(app, options, guard);
 
   app.notFound((c) =>

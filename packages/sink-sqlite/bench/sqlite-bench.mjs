@@ -11,6 +11,10 @@
 //    (and the reference's json_extract full scan of the same filter),
 //    querySpans with a filter every trace matches (a page of 50), and
 //    queryMetrics with 1h buckets over the 1M points.
+// 3. The search extensions on the same store: searchTraces under combinations
+//    of filters (service, root name, status, duration, time range, attributes,
+//    a deep page, a live poll), getTraceDetail of a 1,000-span trace with its
+//    2,000 events, suggestions, tailSpans and storeStats.
 //
 // Sizes can be lowered for a quick look: BENCH_INGEST_SPANS, BENCH_SPANS, BENCH_TRACES.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -37,6 +41,13 @@ const median = (xs) => {
 const fmt = (n, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const T0 = Date.UTC(2026, 0, 1) * 1000;
+/** The indexes the trace search migration added (dropped for the "before search" raw baseline). */
+const SEARCH_INDEXES = [
+  'traces_service_name_start_time',
+  'traces_root_name_start_time',
+  'traces_service_name_root_name',
+  'traces_errors_start_time',
+];
 const FOREVER = 100 * 365 * 86_400;
 const MODELS = ['llama', 'gpt', 'claude', 'mistral'];
 
@@ -93,9 +104,12 @@ async function createSchema(path) {
  * transaction per batch. `checkpoints: false` leaves the WAL unchecked (no
  * checkpoint work at all during the run): the pure cost of the inserts.
  */
-async function rawIngest(path, batches, { checkpoints }) {
+async function rawIngest(path, batches, { checkpoints, searchIndexes = true }) {
   await createSchema(path);
   const db = new Sqlite(path);
+  // Without the trace search indexes: the schema as it was before search, for
+  // what those indexes cost on ingest.
+  if (!searchIndexes) for (const index of SEARCH_INDEXES) db.exec(`drop index ${index}`);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   if (!checkpoints) db.pragma('wal_autocheckpoint = 0');
@@ -109,7 +123,7 @@ async function rawIngest(path, batches, { checkpoints }) {
     'insert into span_events (span_id, span_rowid, name, timestamp, attributes, series_id, value) values (?, ?, ?, ?, ?, ?, ?)',
   );
   const upsertTrace = db.prepare(
-    'insert into traces (trace_id, service_name, root_span_id, start_time, end_time) values (?, ?, ?, ?, ?) on conflict (trace_id) do update set start_time = min(traces.start_time, excluded.start_time), end_time = max(traces.end_time, excluded.end_time), root_span_id = coalesce(traces.root_span_id, excluded.root_span_id)',
+    'insert into traces (trace_id, service_name, root_span_id, root_name, start_time, end_time, span_count, error_count) values (?, ?, ?, ?, ?, ?, ?, ?) on conflict (trace_id) do update set start_time = min(traces.start_time, excluded.start_time), end_time = max(traces.end_time, excluded.end_time), root_span_id = coalesce(traces.root_span_id, excluded.root_span_id), root_name = coalesce(traces.root_name, excluded.root_name), span_count = traces.span_count + excluded.span_count, error_count = traces.error_count + excluded.error_count',
   );
   const typeOf = (v) => (typeof v === 'string' ? 1 : typeof v === 'number' ? 2 : 3);
   const write = db.transaction((spans) => {
@@ -145,15 +159,28 @@ async function rawIngest(path, batches, { checkpoints }) {
         );
       }
       const t = traces.get(s.trace_id);
-      if (!t)
-        traces.set(s.trace_id, [s.start_time, s.end_time, s.parent_span_id ? null : s.span_id]);
+      const root = s.parent_span_id ? null : s;
+      const failed = s.status === 'error' ? 1 : 0;
+      if (!t) traces.set(s.trace_id, [s.start_time, s.end_time, root, 1, failed]);
       else {
         t[0] = Math.min(t[0], s.start_time);
         t[1] = Math.max(t[1], s.end_time);
-        if (!s.parent_span_id) t[2] = s.span_id;
+        if (root) t[2] = root;
+        t[3]++;
+        t[4] += failed;
       }
     }
-    for (const [id, t] of traces) upsertTrace.run(id, 'bench', t[2], t[0], t[1]);
+    for (const [id, t] of traces)
+      upsertTrace.run(
+        id,
+        'bench',
+        t[2]?.span_id ?? null,
+        t[2]?.name ?? null,
+        t[0],
+        t[1],
+        t[3],
+        t[4],
+      );
   });
   const start = performance.now();
   for (const b of batches) write.immediate(b);
@@ -216,10 +243,11 @@ console.log('## Ingest: spans with 5 attributes and 1 log each, batches of 1,000
 const batches = [];
 for (let i = 0; i < INGEST_SPANS; i += BATCH)
   batches.push(ingestSpans(Math.min(BATCH, INGEST_SPANS - i), i));
-const rates = { raw: [], rawNoCheckpoint: [], sink: [] };
+const rates = { raw: [], rawNoCheckpoint: [], rawBeforeSearch: [], sink: [] };
 for (let round = 0; round < ROUNDS; round++) {
   for (const [key, run] of [
     ['raw', (p) => rawIngest(p, batches, { checkpoints: true })],
+    ['rawBeforeSearch', (p) => rawIngest(p, batches, { checkpoints: true, searchIndexes: false })],
     ['rawNoCheckpoint', (p) => rawIngest(p, batches, { checkpoints: false })],
     ['sink', (p) => sinkIngest(p, batches)],
   ]) {
@@ -231,6 +259,7 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 const raw = median(rates.raw);
 const rawNoCheckpoint = median(rates.rawNoCheckpoint);
+const rawBeforeSearch = median(rates.rawBeforeSearch);
 const sinkRate = median(rates.sink);
 const best = Math.max(raw, rawNoCheckpoint);
 console.log(
@@ -238,6 +267,9 @@ console.log(
 );
 console.log(
   `raw better-sqlite3, same, WAL never checkpointed during the run:  ${fmt(rawNoCheckpoint)} spans/s`,
+);
+console.log(
+  `raw better-sqlite3, same, without the 4 trace search indexes:     ${fmt(rawBeforeSearch)} spans/s (search indexes cost ${fmt((1 - raw / rawBeforeSearch) * 100, 1)}% of raw ingest)`,
 );
 console.log(
   `sink.writeSpans(1,000 spans), ${SQLITE_SINK_DEFAULTS.transactionSize} spans/transaction:              ${fmt(sinkRate)} spans/s`,
@@ -271,6 +303,10 @@ const perTrace = Math.max(1, Math.floor(BIG_SPANS / BIG_TRACES));
 const span30d = 30 * 86_400 * 1_000_000;
 const traceGap = Math.floor(span30d / BIG_TRACES);
 const CUSTOMERS = Math.max(1, Math.floor(BIG_TRACES / 5));
+const SERVICES = ['gateway', 'chat', 'search', 'billing', 'auth'];
+/** Roots last from perTrace ms to perTrace ms + 5 s, evenly; one trace in 97 has a failed span. */
+const rootDuration = (t) => perTrace * 1000 + (t % 1000) * 5000;
+const failed = (t) => t % 97 === 0;
 
 function bigSpans(fromTrace, toTrace) {
   const spans = [];
@@ -292,6 +328,7 @@ function bigSpans(fromTrace, toTrace) {
         k === 0
           ? {
               __root__: true,
+              'service.name': SERVICES[t % SERVICES.length],
               'customer.id': `c-${t % CUSTOMERS}`,
               'http.method': t % 3 ? 'GET' : 'POST',
               route: `/r/${t % 50}`,
@@ -308,11 +345,11 @@ function bigSpans(fromTrace, toTrace) {
         trace_id,
         span_id,
         parent_span_id: parent,
-        name: k === 0 ? 'request' : 'step',
+        name: k === 0 ? `GET /r/${t % 50}` : 'step',
         kind: 'internal',
         start_time: base + k * 1000,
-        end_time: base + k * 1000 + 500,
-        status: 'ok',
+        end_time: k === 0 ? base + rootDuration(t) : base + k * 1000 + 500,
+        status: k === 1 && failed(t) ? 'error' : 'ok',
         attributes,
         events: [
           {
@@ -333,6 +370,51 @@ function bigSpans(fromTrace, toTrace) {
   return spans;
 }
 
+/** Traces of 1,000 spans (a root and 999 children), each span with one log and one metric point. */
+const WIDE_TRACES = 10;
+const WIDE_SPANS = 1000;
+const wideTraceId = (j) => hex(BIG_TRACES + 1 + j, 32);
+function wideTrace(j) {
+  const trace_id = wideTraceId(j);
+  const base = T0 + (j + 1) * 3 * 86_400_000_000;
+  const spans = [];
+  for (let k = 0; k < WIDE_SPANS; k++) {
+    const span_id = hex(0x100000000 + j * WIDE_SPANS + k, 16);
+    const ids = { trace_id, span_id };
+    spans.push({
+      ...ids,
+      parent_span_id: k === 0 ? null : hex(0x100000000 + j * WIDE_SPANS, 16),
+      name: k === 0 ? 'batch job' : `item ${k}`,
+      kind: 'internal',
+      start_time: base + k * 100,
+      end_time: base + k * 100 + (k === 0 ? WIDE_SPANS * 100 : 50),
+      status: 'ok',
+      attributes: k === 0 ? { 'service.name': 'batch' } : { item: k, model: MODELS[k % 4] },
+      events: [
+        {
+          type: 'unstructured_log',
+          ...ids,
+          timestamp: base + k * 100 + 10,
+          message: `item ${k} done`,
+          severity: 'info',
+          attributes: { item: k },
+        },
+        {
+          type: 'metric',
+          ...ids,
+          timestamp: base + k * 100 + 20,
+          metric: 'tokens',
+          value: k % 100,
+          unit: 'tokens',
+          attributes: { model: MODELS[k % 4] },
+        },
+      ],
+      ttl_seconds: FOREVER,
+    });
+  }
+  return spans;
+}
+
 const bigPath = join(dir, 'big.db');
 {
   const sink = createSqliteSink({ path: bigPath, retentionIntervalMs: 0, transactionSize: 5000 });
@@ -340,6 +422,7 @@ const bigPath = join(dir, 'big.db');
   const step = Math.max(1, Math.floor(5000 / perTrace));
   for (let from = 0; from < BIG_TRACES; from += step)
     await sink.writeSpans(bigSpans(from, Math.min(BIG_TRACES, from + step)));
+  for (let j = 0; j < WIDE_TRACES; j++) await sink.writeSpans(wideTrace(j));
   await sink.shutdown();
   const secs = (performance.now() - t) / 1000;
   console.log(
@@ -454,6 +537,137 @@ await timeMany("queryMetrics('tokens', { query_type: 'instant' }) over 30 days",
     start_time: start,
     end_time: start + 31 * 86_400,
   }),
+);
+
+// ---------------------------------------------------------------------------
+// 3. Search extensions
+
+console.log('\n## Search extensions on the same store');
+const day = 86_400_000_000;
+const searches = [
+  ['no filter (newest 50)', () => ({})],
+  ['service', (i) => ({ service: SERVICES[i % SERVICES.length] })],
+  ['root name', (i) => ({ name: `GET /r/${i % 50}` })],
+  ["status: 'error' (1 trace in 97)", () => ({ status: 'error' })],
+  ['min_duration_ms: 4900 (2% of traces)', () => ({ min_duration_ms: 4900 })],
+  [
+    'service + root name',
+    (i) => ({ service: SERVICES[i % 5], name: `GET /r/${(i % 10) * 5 + (i % 5)}` }),
+  ],
+  [
+    "service + status: 'error' + min_duration_ms: 2000",
+    (i) => ({ service: SERVICES[i % 5], status: 'error', min_duration_ms: 2000 }),
+  ],
+  [
+    'one-day window + service + min_duration_ms: 1000',
+    (i) => ({
+      start: T0 + (i % 28) * day,
+      end: T0 + ((i % 28) + 1) * day,
+      service: SERVICES[i % 5],
+      min_duration_ms: 1000,
+    }),
+  ],
+  [
+    'attribute customer.id = <random> (5 traces)',
+    (i) => ({
+      attribute_filters: [{ key: 'customer.id', op: 'eq', value: `c-${rand(i, CUSTOMERS)}` }],
+    }),
+  ],
+  [
+    "attribute model = 'llama' (every trace) + status: 'error'",
+    () => ({ attribute_filters: [{ key: 'model', op: 'eq', value: 'llama' }], status: 'error' }),
+  ],
+  [
+    'every filter at once',
+    (i) => ({
+      start: T0,
+      end: T0 + 31 * day,
+      service: SERVICES[i % 5],
+      name: `GET /r/${(i % 10) * 5 + (i % 5)}`,
+      status: 'ok',
+      min_duration_ms: 100,
+      max_duration_ms: 4000,
+      attribute_filters: [{ key: 'http.method', op: 'eq', value: 'GET' }],
+    }),
+  ],
+  ['no match (unknown root name)', () => ({ name: 'GET /nowhere' })],
+  [
+    'service + min_duration_ms: 4995 (rare: walks the service)',
+    (i) => ({ service: SERVICES[i % 5], min_duration_ms: 4995 }),
+  ],
+];
+for (const [label, params] of searches) {
+  const r = await timeMany(
+    `searchTraces(${label})`,
+    100,
+    (i) => sink.searchTraces(params(i)),
+    '< 100 ms',
+  );
+  console.log(`  (last answer: ${r.traces.length} traces${r.next_cursor ? ', more' : ''})`);
+}
+{
+  // The 20th page of 50: each page starts from the previous page's cursor.
+  let cursor = null;
+  for (let p = 0; p < 19; p++)
+    cursor = (await sink.searchTraces({ service: 'chat', cursor })).next_cursor;
+  await timeMany(
+    "searchTraces({ service: 'chat', cursor: <page 20> })",
+    100,
+    () => sink.searchTraces({ service: 'chat', cursor }),
+    '< 100 ms',
+  );
+  const live = (await sink.searchTraces({ status: 'error' })).live_cursor;
+  await timeMany(
+    "searchTraces({ status: 'error', newer_than: <live cursor> }) (a poll, nothing new)",
+    200,
+    () => sink.searchTraces({ status: 'error', newer_than: live }),
+  );
+}
+const detail = await timeMany(
+  `getTraceDetail(<a ${WIDE_SPANS}-span trace>) with its ${WIDE_SPANS * 2} logs and metric events`,
+  50,
+  (i) => sink.getTraceDetail(wideTraceId(i % WIDE_TRACES)),
+  '< 100 ms',
+);
+if (
+  detail.spans.length !== WIDE_SPANS ||
+  detail.logs.length !== WIDE_SPANS ||
+  detail.metrics.length !== WIDE_SPANS
+)
+  throw new Error(
+    `trace detail: ${detail.spans.length} spans, ${detail.logs.length} logs, ${detail.metrics.length} metrics`,
+  );
+await timeMany(`getTraceDetail(<a ${perTrace}-span trace>)`, 500, (i) =>
+  sink.getTraceDetail(hex(rand(i, BIG_TRACES) + 1, 32)),
+);
+await timeMany('getSpanEvents(<a span of a wide trace>)', 500, (i) =>
+  sink.getSpanEvents(
+    wideTraceId(i % WIDE_TRACES),
+    hex(0x100000000 + (i % WIDE_TRACES) * WIDE_SPANS + (i % WIDE_SPANS), 16),
+  ),
+);
+for (const [label, params] of [
+  ['service', { field: 'service' }],
+  ["span_name, service: 'chat'", { field: 'span_name', service: 'chat' }],
+  ['span_name (all 50 + 1)', { field: 'span_name' }],
+  ["attribute_key, prefix: 'c'", { field: 'attribute_key', prefix: 'c' }],
+  ['attribute_key (all)', { field: 'attribute_key' }],
+  ['metric_name', { field: 'metric_name' }],
+]) {
+  await timeMany(`suggest(${label})`, 200, () => sink.suggest(params));
+}
+{
+  const end = (await sink.tailSpans({ limit: 0 })).cursor;
+  await timeMany('tailSpans({ cursor: <end> }) (a poll, nothing new)', 500, () =>
+    sink.tailSpans({ cursor: end }),
+  );
+  await timeMany('tailSpans({ limit: 100 }) (the newest 100)', 200, () =>
+    sink.tailSpans({ limit: 100 }),
+  );
+}
+const stats = await timeMany('storeStats()', 5, () => sink.storeStats());
+console.log(
+  `  (${fmt(stats.spans)} spans, ${fmt(stats.traces)} traces, ${stats.services.length} services)`,
 );
 await sink.shutdown();
 

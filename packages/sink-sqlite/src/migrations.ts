@@ -130,10 +130,82 @@ const localRootMarkers: Migration = {
   },
 };
 
+/**
+ * What trace search needs on the trace row: its root span's name, how many
+ * spans it has and how many failed (so "any span in error" is a column, not
+ * a scan), its service taken from the root span's `service.name` attribute
+ * where there is one (spans from OTLP carry their resource's), and indexes
+ * for the search filters in newest-first order. Existing rows are filled in.
+ */
+const traceSearch: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('traces').addColumn('root_name', 'text').execute();
+    await db.schema
+      .alterTable('traces')
+      .addColumn('span_count', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema
+      .alterTable('traces')
+      .addColumn('error_count', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+    await sql`update traces set
+        span_count = (select count(*) from spans as s where s.trace_id = traces.trace_id),
+        error_count = (select count(*) from spans as s
+          where s.trace_id = traces.trace_id and s.status = 'error'),
+        root_name = (select s.name from spans as s
+          where s.span_id = traces.root_span_id and s.trace_id = traces.trace_id),
+        service_name = coalesce((select a.value from spans as s
+            join span_attributes as a on a.span_rowid = s.id
+          where s.span_id = traces.root_span_id and s.trace_id = traces.trace_id
+            and a.key = 'service.name' and a.value_type = 1
+            and typeof(a.value) = 'text' and a.value <> ''), service_name)`.execute(db);
+    // Secondary indexes of a WITHOUT ROWID table end with its key (trace_id),
+    // so each one also orders by (start_time, trace_id): a search page and its
+    // cursor need no sort.
+    await db.schema
+      .createIndex('traces_service_name_start_time')
+      .on('traces')
+      .columns(['service_name', 'start_time'])
+      .execute();
+    await db.schema
+      .createIndex('traces_root_name_start_time')
+      .on('traces')
+      .columns(['root_name', 'start_time'])
+      .execute();
+    // Root names per service, for suggestions.
+    await db.schema
+      .createIndex('traces_service_name_root_name')
+      .on('traces')
+      .columns(['service_name', 'root_name'])
+      .execute();
+    // Failed traces are few: a partial index lists them newest first.
+    await db.schema
+      .createIndex('traces_errors_start_time')
+      .on('traces')
+      .column('start_time')
+      .where(sql.ref('error_count'), '>', 0)
+      .execute();
+  },
+  async down(db: Kysely<any>) {
+    for (const index of [
+      'traces_errors_start_time',
+      'traces_service_name_root_name',
+      'traces_root_name_start_time',
+      'traces_service_name_start_time',
+    ]) {
+      await db.schema.dropIndex(index).ifExists().execute();
+    }
+    for (const column of ['error_count', 'span_count', 'root_name']) {
+      await db.schema.alterTable('traces').dropColumn(column).execute();
+    }
+  },
+};
+
 /** Every migration of this package, by name (names sort in the order they run). */
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '2025_11_29_0001_initial': initial,
   '2026_12_01_0002_local_root_markers': localRootMarkers,
+  '2026_12_02_0003_trace_search': traceSearch,
 });
 
 /** A provider that hands Kysely's Migrator the in-code record above. */

@@ -12,13 +12,23 @@ import type { Generated } from 'kysely';
 
 export interface TracesTable {
   trace_id: string;
+  /**
+   * The trace's service: its local root span's `service.name` attribute (set
+   * by OTLP ingest from the resource), else the writer's `serviceName`.
+   */
   service_name: string | null;
   /** The local root span (see roots.ts: a root marker attribute, or no parent); null until it has ended. */
   root_span_id: string | null;
+  /** The local root span's name (what trace search filters by name). */
+  root_name: string | null;
   /** Min over the trace's stored spans. */
   start_time: number;
   /** Max over the trace's stored spans. */
   end_time: number;
+  /** Spans stored for the trace. */
+  span_count: Generated<number>;
+  /** Of those, spans with status `error`. */
+  error_count: Generated<number>;
 }
 
 export interface SpansTable {

@@ -25,6 +25,8 @@ interface PreparedSpan {
   readonly attributesJson: string;
   readonly expiresAt: number;
   readonly isRoot: boolean;
+  /** Its `service.name` attribute (from an OTLP resource), else the writer's service. */
+  readonly service: string;
   readonly events: readonly PreparedEvent[];
 }
 
@@ -44,6 +46,10 @@ interface TraceAggregate {
   start: number;
   end: number;
   root: PreparedSpan | null;
+  /** The first span's service: the trace's until its root is written. */
+  service: string;
+  spans: number;
+  errors: number;
 }
 
 /**
@@ -149,9 +155,25 @@ export class SpanWriter {
       'trace_id',
       'service_name',
       'root_span_id',
+      'root_name',
       'start_time',
       'end_time',
+      'span_count',
+      'error_count',
     ] as const;
+    // Two candidates (another batch, another process): a span without a
+    // parent beats a marked local root under a remote parent, then the earlier.
+    const chosenRoot = sql<string | null>`case
+              when traces.root_span_id is null then excluded.root_span_id
+              when excluded.root_span_id is null or excluded.root_span_id = traces.root_span_id then traces.root_span_id
+              else coalesce((select s.span_id from spans s
+                where s.span_id in (traces.root_span_id, excluded.root_span_id)
+                order by s.parent_span_id is not null, s.start_time, s.span_id limit 1), excluded.root_span_id)
+            end`;
+    // The root's name and service come with it (the trace's service is its root's).
+    const newRootWins = sql`excluded.root_span_id is not null
+              and excluded.root_span_id is not traces.root_span_id
+              and (${chosenRoot}) = excluded.root_span_id`;
     this.#upsertTrace = prepareCompiled(
       raw,
       db
@@ -159,18 +181,14 @@ export class SpanWriter {
         .values(Object.fromEntries(traceColumns.map((c) => [c, m(c)])) as never)
         .onConflict((oc) =>
           oc.column('trace_id').doUpdateSet({
-            service_name: sql`coalesce(traces.service_name, excluded.service_name)`,
+            service_name: sql`case when ${newRootWins} then excluded.service_name
+              else coalesce(traces.service_name, excluded.service_name) end`,
+            root_name: sql`case when ${newRootWins} then excluded.root_name else traces.root_name end`,
             start_time: sql`min(traces.start_time, excluded.start_time)`,
             end_time: sql`max(traces.end_time, excluded.end_time)`,
-            // Two candidates (another batch, another process): a span without a
-            // parent beats a marked local root under a remote parent, then the earlier.
-            root_span_id: sql`case
-              when traces.root_span_id is null then excluded.root_span_id
-              when excluded.root_span_id is null or excluded.root_span_id = traces.root_span_id then traces.root_span_id
-              else coalesce((select s.span_id from spans s
-                where s.span_id in (traces.root_span_id, excluded.root_span_id)
-                order by s.parent_span_id is not null, s.start_time, s.span_id limit 1), excluded.root_span_id)
-            end`,
+            root_span_id: chosenRoot,
+            span_count: sql`traces.span_count + excluded.span_count`,
+            error_count: sql`traces.error_count + excluded.error_count`,
           }),
         )
         .compile(),
@@ -257,11 +275,14 @@ export class SpanWriter {
           });
         }
       }
+      const service = attributes['service.name'];
       return {
         span,
         attributesJson: JSON.stringify(attributes),
         expiresAt: Math.round(span.end_time + ttl * 1_000_000),
         isRoot: isLocalRoot(attributes, span.parent_span_id),
+        service:
+          typeof service === 'string' && service !== '' ? service : this.#options.serviceName,
         events,
       };
     } catch {
@@ -319,22 +340,35 @@ export class SpanWriter {
           e.metric ? e.metric.value : null,
         );
       }
+      const failed = s.status === 'error' ? 1 : 0;
       const t = traces.get(s.trace_id);
       if (!t) {
-        traces.set(s.trace_id, { start: s.start_time, end: s.end_time, root: p.isRoot ? p : null });
+        traces.set(s.trace_id, {
+          start: s.start_time,
+          end: s.end_time,
+          root: p.isRoot ? p : null,
+          service: p.service,
+          spans: 1,
+          errors: failed,
+        });
       } else {
         if (s.start_time < t.start) t.start = s.start_time;
         if (s.end_time > t.end) t.end = s.end_time;
         if (p.isRoot && (t.root === null || betterRoot(p, t.root))) t.root = p;
+        t.spans++;
+        t.errors += failed;
       }
     }
     for (const [traceId, t] of traces) {
       this.#upsertTrace.run(
         traceId,
-        this.#options.serviceName,
+        t.root ? t.root.service : t.service,
         t.root?.span.span_id ?? null,
+        t.root?.span.name ?? null,
         t.start,
         t.end,
+        t.spans,
+        t.errors,
       );
     }
     return { written, duplicates };

@@ -25,17 +25,41 @@ import {
   defineSink,
   eventCountOf,
   formatPath,
+  type PruneParams,
+  PruneParamsSchema,
+  type PruneResult,
+  parseSearchParams,
   RetryableSinkError,
+  SEARCH_LIMITS,
   type SinkContext,
+  type SpanEvents,
+  type SpanEventsParams,
+  SpanEventsParamsSchema,
+  type StoreStats,
+  type Suggestions,
+  type SuggestParams,
+  SuggestParamsSchema,
+  type TailSpansParams,
+  TailSpansParamsSchema,
+  type TailSpansResult,
   TelemetryConfigError,
   TelemetryError,
   type TelemetrySink,
   TelemetryValidationError,
+  type TraceDetail,
+  type TraceDetailParams,
+  TraceDetailParamsSchema,
+  type TraceSearchParams,
+  TraceSearchParamsSchema,
+  type TraceSearchResult,
+  type TraceSearchStore,
   type TraceStore,
+  type TraceStoreAdmin,
   type ValidationIssue,
 } from '@telemetry/core/sink';
 import Sqlite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import * as admin from './admin.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { compileMatchers } from './label-matchers.ts';
 import { granularitySeconds, queryMetrics } from './metrics.ts';
@@ -51,7 +75,11 @@ import { createQueryContext, type QueryContext } from './query-context.ts';
 import { Retention, type RetentionResult } from './retention.ts';
 import { setField } from './rows.ts';
 import type { Database } from './schema.ts';
+import * as search from './search.ts';
+import * as spanEvents from './span-events.ts';
 import { SpanWriter } from './span-writer.ts';
+import * as suggestions from './suggest.ts';
+import * as tail from './tail.ts';
 import {
   checkListSizes,
   MAX_UNIX_SECONDS,
@@ -64,9 +92,10 @@ import {
 
 /**
  * A telemetry sink that stores completed spans, their logs and their metrics
- * in SQLite, and answers the whole query API (`TraceStore`).
+ * in SQLite, and answers the whole query API (`TraceStore`), the search
+ * extensions (`TraceSearchStore`) and the store admin (`TraceStoreAdmin`).
  */
-export interface SqliteSink extends TelemetrySink, TraceStore {
+export interface SqliteSink extends TelemetrySink, TraceStore, TraceSearchStore, TraceStoreAdmin {
   readonly name: string;
   /** The database file (or `:memory:`). */
   readonly path: string;
@@ -439,15 +468,8 @@ class SqliteSinkImpl implements SqliteSink {
   }
 
   async getSpan(traceId: string, spanId: string): Promise<Span> {
-    const issues: ValidationIssue[] = [];
-    const t = TraceIdSchema.safeParse(traceId);
-    const s = SpanIdSchema.safeParse(spanId);
-    if (!t.success)
-      issues.push({ path: 'trace_id', message: t.error.issues[0]?.message ?? 'invalid' });
-    if (!s.success)
-      issues.push({ path: 'span_id', message: s.error.issues[0]?.message ?? 'invalid' });
-    if (!t.success || !s.success) throw new TelemetryValidationError('getSpan arguments', issues);
-    return queries.getSpan(await this.#usable(), t.data, s.data);
+    const ids = parseIds(traceId, spanId, 'getSpan arguments');
+    return queries.getSpan(await this.#usable(), ids.traceId, ids.spanId);
   }
 
   async getSpanTree(
@@ -584,6 +606,110 @@ class SqliteSinkImpl implements SqliteSink {
       matchers: compiled,
     });
   }
+
+  // ---------------------------------------------------------------------------
+  // TraceSearchStore (search.ts, span-events.ts, suggest.ts, tail.ts)
+
+  async searchTraces(params?: TraceSearchParams): Promise<TraceSearchResult> {
+    const p = parseSearchParams(TraceSearchParamsSchema, params, 'searchTraces parameters');
+    return search.searchTraces(await this.#usable(), p);
+  }
+
+  async getTraceDetail(traceId: string, params?: TraceDetailParams): Promise<TraceDetail> {
+    const id = parseArgument(TraceIdSchema, traceId, 'getTraceDetail argument', 'trace_id');
+    const p = parseSearchParams(TraceDetailParamsSchema, params, 'getTraceDetail parameters');
+    return spanEvents.getTraceDetail(
+      await this.#usable(),
+      id,
+      p.limit ?? SEARCH_LIMITS.detailSpans.default,
+      p.event_limit ?? SEARCH_LIMITS.detailEvents.default,
+    );
+  }
+
+  async getSpanEvents(
+    traceId: string,
+    spanId: string,
+    params?: SpanEventsParams,
+  ): Promise<SpanEvents> {
+    const ids = parseIds(traceId, spanId, 'getSpanEvents arguments');
+    const p = parseSearchParams(SpanEventsParamsSchema, params, 'getSpanEvents parameters');
+    return spanEvents.getSpanEvents(
+      await this.#usable(),
+      ids.traceId,
+      ids.spanId,
+      p.limit ?? SEARCH_LIMITS.spanEvents.default,
+    );
+  }
+
+  async suggest(params: SuggestParams): Promise<Suggestions> {
+    const p = parseSearchParams(SuggestParamsSchema, params, 'suggest parameters');
+    return suggestions.suggest(await this.#usable(), {
+      field: p.field,
+      prefix: p.prefix ?? '',
+      service: p.service ?? null,
+      limit: p.limit ?? SEARCH_LIMITS.suggestions.default,
+    });
+  }
+
+  async tailSpans(params?: TailSpansParams): Promise<TailSpansResult> {
+    const p = parseSearchParams(TailSpansParamsSchema, params, 'tailSpans parameters');
+    return tail.tailSpans(
+      await this.#usable(),
+      p.cursor ?? null,
+      p.limit ?? SEARCH_LIMITS.tail.default,
+    );
+  }
+
+  // ---------------------------------------------------------------------------
+  // TraceStoreAdmin (admin.ts)
+
+  async storeStats(): Promise<StoreStats> {
+    return admin.storeStats(await this.#usable(), this.#raw, this.path);
+  }
+
+  prune(params: PruneParams): Promise<PruneResult> {
+    let p: ReturnType<typeof PruneParamsSchema.parse>;
+    try {
+      p = parseSearchParams(PruneParamsSchema, params, 'prune parameters');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#track(
+      (async () => {
+        await this.#usable();
+        const result = await admin.prune(
+          {
+            raw: this.#raw,
+            path: this.path,
+            retention: this.#retention!,
+            run: this.#chunkRunner,
+            retry: (fn) => this.#withBusyRetry(fn),
+          },
+          {
+            olderThan: p.older_than ?? null,
+            keepSpans: p.keep_spans ?? null,
+            vacuum: p.vacuum ?? false,
+          },
+        );
+        if (this.#options.maxSpans !== undefined)
+          this.#spanCount = Math.max(0, this.#spanCount - result.deleted_spans);
+        return result;
+      })(),
+    );
+  }
+}
+
+/** A trace id and a span id, both checked (one error names both when both are bad). */
+function parseIds(traceId: unknown, spanId: unknown, what: string) {
+  const issues: ValidationIssue[] = [];
+  const t = TraceIdSchema.safeParse(traceId);
+  const s = SpanIdSchema.safeParse(spanId);
+  if (!t.success)
+    issues.push({ path: 'trace_id', message: t.error.issues[0]?.message ?? 'invalid' });
+  if (!s.success)
+    issues.push({ path: 'span_id', message: s.error.issues[0]?.message ?? 'invalid' });
+  if (!t.success || !s.success) throw new TelemetryValidationError(what, issues);
+  return { traceId: t.data, spanId: s.data };
 }
 
 /** Rows per `appendRows` call of `saveSpansToDataset`. */

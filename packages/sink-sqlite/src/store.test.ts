@@ -63,6 +63,7 @@ describe('opening', () => {
     expect(db.prepare(`select name from ${MIGRATION_TABLE} order by name`).pluck().all()).toEqual([
       '2025_11_29_0001_initial',
       '2026_12_01_0002_local_root_markers',
+      '2026_12_02_0003_trace_search',
     ]);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(
@@ -180,8 +181,11 @@ describe('writing', () => {
         trace_id: tid(1),
         service_name: 'checkout',
         root_span_id: sid(1),
+        root_name: 'op',
         start_time: T0,
         end_time: T0 + 100,
+        span_count: 2,
+        error_count: 0,
       },
     ]);
     expect(
@@ -332,7 +336,11 @@ describe('retention', () => {
       span({ trace_id: tid(3), span_id: sid(3), ttl_seconds: 1, start_time: old, end_time: old }),
     ]);
     expect((await reopened.queryTraces()).length).toBe(2);
-    expect(await reopened.purgeExpired()).toEqual({ deletedSpans: 1 });
+    expect(await reopened.purgeExpired()).toEqual({
+      deletedSpans: 1,
+      deletedTraces: 1,
+      deletedEvents: 0,
+    });
     expect((await reopened.queryTraces()).map((t) => t.trace_id)).toEqual([tid(2)]);
   });
 
@@ -355,7 +363,11 @@ describe('retention', () => {
         ttl_seconds: 3600,
       }),
     ]);
-    expect(await sink.purgeExpired()).toEqual({ deletedSpans: 1 });
+    expect(await sink.purgeExpired()).toEqual({
+      deletedSpans: 1,
+      deletedTraces: 1,
+      deletedEvents: 0,
+    });
     expect((await sink.queryTraces()).map((t) => t.trace_id)).toEqual([tid(2)]);
   });
 
