@@ -64,8 +64,19 @@ export function TimeSeriesChart(props: {
           scales: {
             x: {
               time: true,
-              // Points within one second still get a readable axis (a minute around them).
-              range: (_u, min, max) => (max - min < 60 ? [min - 30, max + 30] : [min, max]),
+              // Points within one minute get a minute around them (uPlot would span years
+              // around points that share one time).
+              range: (u, min, max) => {
+                const xs = u.data[0];
+                const first = xs[0];
+                const last = xs[xs.length - 1];
+                if (first !== undefined && last !== undefined && first === last) {
+                  return [first - 30, first + 30];
+                }
+                if (max - min >= 60) return [min, max];
+                const middle = (min + max) / 2;
+                return [middle - 30, middle + 30];
+              },
             },
           },
           series: [

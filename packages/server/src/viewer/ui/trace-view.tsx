@@ -283,6 +283,14 @@ const SEVERITY_CLASS: Readonly<Record<string, string>> = {
   critical: 'sev-error',
 };
 
+/** `Error: card declined` from an exception event's attributes (OpenTelemetry's names). */
+function exceptionText(attributes: Readonly<Record<string, unknown>>): string | null {
+  const message = attributes['exception.message'];
+  const type = attributes['exception.type'];
+  if (typeof message !== 'string' && typeof type !== 'string') return null;
+  return [type, message].filter((v) => typeof v === 'string' && v !== '').join(': ');
+}
+
 function valueText(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
@@ -421,6 +429,9 @@ function SpanPanel(props: {
                     {log.severity}
                   </span>{' '}
                   <span class="message">{log.message}</span>
+                  {exceptionText(log.attributes) && (
+                    <span class="exception"> {exceptionText(log.attributes)}</span>
+                  )}
                   {Object.keys(log.attributes).length > 0 && (
                     <details>
                       <summary>attributes</summary>
