@@ -4,7 +4,8 @@
  * store filled by the demo (its built CLI, as a child process) and by spans an
  * OpenTelemetry SDK sends over OTLP. Every step goes through the page as a
  * person would use it, and the test fails on any console error, page error or
- * request that leaves 127.0.0.1. Screenshots go to tests/viewer/artifacts/.
+ * request that leaves 127.0.0.1. Screenshots of the list, two traces and the
+ * metric charts go to tests/viewer/artifacts/ (gitignored).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -347,7 +348,7 @@ describe('the viewer page in Chromium', () => {
       'payment.provideracme',
     );
     expect(await panel.textContent()).toContain('card declined');
-    await page.screenshot({ path: join(ARTIFACTS, 'trace.png') });
+    await page.screenshot({ path: join(ARTIFACTS, 'trace-otlp.png') });
 
     await panel.locator('[data-testid="parent-link"]').click();
     await page.waitForURL(new RegExp(`\\?span=${charge.parent_span_id}$`));
@@ -388,6 +389,11 @@ describe('the viewer page in Chromium', () => {
     expect(await panel.locator('[data-testid="logs"] .message').allTextContents()).toEqual(
       expectedLogs.map((l) => l.message),
     );
+    // docs/images/viewer-trace.png, in the READMEs, is this screenshot (in 64 colours).
+    await page.screenshot({
+      path: join(ARTIFACTS, 'trace.png'),
+      clip: { x: 0, y: 0, width: 1280, height: 720 },
+    });
     // The inference span carries the token counts as metric events.
     const inference = detail.spans.find((s) => s.name === 'InferenceClient.complete')!;
     await page.click(`.wf-row[data-span-id="${inference.span_id}"]`);
