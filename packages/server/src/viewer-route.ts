@@ -17,9 +17,9 @@ const ASSETS_DIR = new URL('../dist/viewer/', import.meta.url);
 export const VIEWER_PATHS = Object.freeze({ page: '/', assets: '/assets/' });
 
 interface Asset {
-  readonly body: Uint8Array;
+  readonly body: Uint8Array<ArrayBuffer>;
   /** The gzip form, for text worth compressing. */
-  readonly gzip: Uint8Array | undefined;
+  readonly gzip: Uint8Array<ArrayBuffer> | undefined;
   readonly type: string;
   readonly etag: string;
 }
@@ -53,9 +53,11 @@ const COMMON_HEADERS = {
   'Referrer-Policy': 'no-referrer',
 };
 
-function toAsset(body: Uint8Array, type: string): Asset {
+function toAsset(file: Uint8Array, type: string): Asset {
+  const body = new Uint8Array(file);
   const hash = createHash('sha256').update(body).digest('base64url').slice(0, 22);
-  const compress = body.length > 512 && !type.startsWith('image/') ? gzipSync(body) : undefined;
+  const compress =
+    body.length > 512 && !type.startsWith('image/') ? new Uint8Array(gzipSync(body)) : undefined;
   return {
     body,
     gzip: compress && compress.length < body.length ? compress : undefined,
