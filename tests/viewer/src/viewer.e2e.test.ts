@@ -17,7 +17,12 @@ import { context as otelContext, SpanKind, SpanStatusCode, trace } from '@opente
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { createTelemetry, type SpanDetail, type Telemetry, type TraceDetail } from '@telemetry/core';
+import {
+  createTelemetry,
+  type SpanDetail,
+  type Telemetry,
+  type TraceDetail,
+} from '@telemetry/core';
 import { createTelemetryServer, type TelemetryServer } from '@telemetry/server';
 import { createSqliteSink, type SqliteSink } from '@telemetry/sink-sqlite';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -241,13 +246,17 @@ describe('the viewer page in Chromium', () => {
       await p.fill('input[name="attr"]', 'payment.provider=acme');
     });
     expect(page.url()).toContain('attr=payment.provider%3Dacme');
-    await page.waitForFunction(() => document.querySelectorAll('table.results tbody tr').length === 1);
+    await page.waitForFunction(
+      () => document.querySelectorAll('table.results tbody tr').length === 1,
+    );
     expect(await listedTraceIds(page)).toEqual([checkoutTraceId]);
 
     await search(page, async (p) => {
       await p.fill('input[name="attr"]', `demo.run_id=${demo.runId}`);
     });
-    await page.waitForFunction(() => document.querySelectorAll('table.results tbody tr').length === 4);
+    await page.waitForFunction(
+      () => document.querySelectorAll('table.results tbody tr').length === 4,
+    );
     expect(new Set(await listedTraceIds(page))).toEqual(new Set(demo.turns.map((t) => t.traceId)));
   });
 
@@ -278,7 +287,9 @@ describe('the viewer page in Chromium', () => {
     // Expected order, worked out here: depth first, children by start time.
     const children = new Map<string | null, SpanDetail[]>();
     for (const s of detail.spans) {
-      const key = detail.spans.some((p) => p.span_id === s.parent_span_id) ? s.parent_span_id : null;
+      const key = detail.spans.some((p) => p.span_id === s.parent_span_id)
+        ? s.parent_span_id
+        : null;
       children.set(key, [...(children.get(key) ?? []), s]);
     }
     const order: string[] = [];
@@ -319,7 +330,9 @@ describe('the viewer page in Chromium', () => {
       expect(row.error).toBe(s.status === 'error');
     }
     // The sent times, to the millisecond: the charge is 200 of the trace's 400 ms.
-    const charge = rows.find((r) => detail.spans.find((s) => s.span_id === r.id)!.name === 'charge card')!;
+    const charge = rows.find(
+      (r) => detail.spans.find((s) => s.span_id === r.id)!.name === 'charge card',
+    )!;
     expect(charge.width / charge.trackWidth).toBeCloseTo(0.5, 3);
     expect(rows.map((r) => r.depth)).toEqual([1, 2, 2]);
 
@@ -473,7 +486,9 @@ describe('the viewer page in Chromium', () => {
 
   it('shows new traces while the list is open', async () => {
     await page.goto(`${url}/#/traces?attr=http.route%3D%2Fcheckout`);
-    await page.waitForFunction(() => document.querySelectorAll('table.results tbody tr').length === 1);
+    await page.waitForFunction(
+      () => document.querySelectorAll('table.results tbody tr').length === 1,
+    );
     const fresh = await sendCheckoutTrace('POST /checkout (retry)', Date.now() - 1_000);
     await page.waitForSelector(`tr.fresh[data-trace-id="${fresh}"]`, { timeout: 10_000 });
     expect(await listedTraceIds(page)).toEqual([fresh, checkoutTraceId]);
