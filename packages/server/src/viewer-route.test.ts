@@ -4,13 +4,20 @@
  * compression headers, unknown assets and traversal attempts. Real server on
  * 127.0.0.1, the page as built into dist/viewer.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { createMemorySink, createTelemetry } from '@telemetry/core';
+import { Hono } from 'hono';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTelemetryServer, SERVER_DEFAULTS } from './index.ts';
+import { Authenticator } from './auth.ts';
+import { createTelemetryServer, type HttpError, SERVER_DEFAULTS } from './index.ts';
+import { resolveOptions } from './options.ts';
 import { type Fixture, type FixtureOptions, startFixture } from './test-support/fixture.ts';
+import { mountViewer } from './viewer-route.ts';
 
 const DIST = new URL('../dist/viewer/', import.meta.url);
 let assetNames: string[] = [];
@@ -403,5 +410,33 @@ describe('the page behind a token', () => {
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe('/t/');
     expect(res.headers.get('set-cookie')).toMatch(/; Path=\/t; HttpOnly; SameSite=Lax$/);
+  });
+});
+
+describe('a checkout without the built page', () => {
+  it('answers 501 naming the build command, and serves the files once they are built', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'viewer-assets-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const telemetry = createTelemetry({ sinks: [createMemorySink()] });
+    cleanups.push(() => telemetry.shutdown());
+    const options = resolveOptions({ telemetry, token: null });
+    const app = new Hono();
+    mountViewer(app, options, new Authenticator(undefined, ''), pathToFileURL(`${dir}/`));
+    // As the server answers its HttpErrors (tested with the server's own routes).
+    app.onError((error, c) => {
+      const e = error as HttpError;
+      for (const [name, value] of Object.entries(e.headers)) c.header(name, value);
+      return c.json({ code: e.code, message: e.message }, e.status as 501);
+    });
+    const missing = await app.request('/');
+    expect(missing.status).toBe(501);
+    expect(missing.headers.get('x-should-retry')).toBe('false');
+    const body = (await missing.json()) as { code: string; message: string };
+    expect(body.code).toBe('TELEMETRY_VIEWER_NOT_BUILT');
+    expect(body.message).toContain('pnpm --filter @telemetry/server build');
+    // A build made while the server runs is picked up: the failure is not remembered.
+    cpSync(DIST, pathToFileURL(`${dir}/`), { recursive: true });
+    expect((await app.request('/')).status).toBe(200);
+    expect((await app.request(`/assets/${asset('js')}`)).status).toBe(200);
   });
 });

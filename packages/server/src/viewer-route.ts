@@ -171,14 +171,19 @@ export interface Viewer {
  * without it (the fragment, which holds the page's own route, is kept by
  * the browser).
  */
-export function mountViewer(app: Hono, options: ResolvedOptions, auth: Authenticator): Viewer {
+export function mountViewer(
+  app: Hono,
+  options: ResolvedOptions,
+  auth: Authenticator,
+  assetsDir: URL = ASSETS_DIR,
+): Viewer {
   const { basePath } = options;
   const pagePath = basePath + VIEWER_PATHS.page;
   const assetsPrefix = basePath + VIEWER_PATHS.assets;
   const privacy = auth.required ? 'private' : 'public';
   let loading: Promise<Assets> | undefined;
   const assets = async () => {
-    loading ??= loadAssets(ASSETS_DIR).catch((error: unknown) => {
+    loading ??= loadAssets(assetsDir).catch((error: unknown) => {
       loading = undefined; // built later (a dev build): the next request reads again
       throw new HttpError(
         501,
