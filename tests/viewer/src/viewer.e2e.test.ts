@@ -342,6 +342,16 @@ describe('the viewer page in Chromium', () => {
     expect(await page.locator('.wf-row .badge.error').textContent()).toContain('1');
     await page.click('.wf-row[aria-level="1"] button.toggle');
     expect(await page.locator('.wf-row').count()).toBe(3);
+
+    // The keyboard walks the spans: the focus follows the selection.
+    await page.focus('.wf-row[aria-level="1"]');
+    await page.keyboard.press('ArrowDown');
+    await page.waitForURL(new RegExp(`\\?span=${order[1]}$`));
+    await page.keyboard.press('ArrowDown');
+    await page.waitForURL(new RegExp(`\\?span=${order[2]}$`));
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.spanId)).toBe(
+      order[2],
+    );
   });
 
   it('opens a span with its logs, attributes and a link to its parent', async () => {

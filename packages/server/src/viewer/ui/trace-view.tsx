@@ -1,5 +1,6 @@
 import type { SpanDetail, SpanEvents, TraceDetail } from '@telemetry/core';
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { Component } from 'preact';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { EMPTY_METRICS, formatRoute } from '../route-state.ts';
 import { formatDuration, isoToMicros } from '../time.ts';
 import {
@@ -145,28 +146,37 @@ function Waterfall(props: {
 }) {
   const { tree, rows, selected } = props;
   const ticks = axisTicks(tree.endMicros - tree.startMicros);
-  const selectedRow = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    selectedRow.current?.scrollIntoView({ block: 'nearest' });
-  }, [selected]);
-
-  const onKey = (event: KeyboardEvent, row: WaterfallRow, index: number) => {
+  const box = useRef<HTMLDivElement>(null);
+  // Handlers that never change, so a row re-renders only when its own props do.
+  const latest = useRef(props);
+  latest.current = props;
+  const onSelect = useCallback((id: string) => latest.current.onSelect(id), []);
+  const onToggle = useCallback((id: string) => latest.current.onToggle(id), []);
+  const onKey = useCallback((event: KeyboardEvent, row: WaterfallRow, index: number) => {
+    const { rows: current, onSelect: select, onToggle: toggle } = latest.current;
     const go = (i: number) => {
-      const target = rows[i];
-      if (target) props.onSelect(target.spanId);
+      const target = current[i];
+      if (target) select(target.spanId);
     };
     if (event.key === 'ArrowDown') go(index + 1);
     else if (event.key === 'ArrowUp') go(index - 1);
-    else if (event.key === 'ArrowRight' && row.collapsed) props.onToggle(row.spanId);
-    else if (event.key === 'ArrowLeft' && row.hasChildren && !row.collapsed) {
-      props.onToggle(row.spanId);
-    } else if (event.key === 'Enter' || event.key === ' ') props.onSelect(row.spanId);
+    else if (event.key === 'ArrowRight' && row.collapsed) toggle(row.spanId);
+    else if (event.key === 'ArrowLeft' && row.hasChildren && !row.collapsed) toggle(row.spanId);
+    else if (event.key === 'Enter' || event.key === ' ') select(row.spanId);
     else return;
     event.preventDefault();
-  };
+  }, []);
+
+  useEffect(() => {
+    if (selected === null) return;
+    const el = box.current?.querySelector<HTMLElement>(`[data-span-id="${selected}"]`);
+    el?.scrollIntoView({ block: 'nearest' });
+    // Keyboard users keep the focus on the selected span.
+    if (el && box.current?.contains(document.activeElement)) el.focus({ preventScroll: true });
+  }, [selected]);
 
   return (
-    <div class="waterfall" role="tree" aria-label="Spans on a time axis">
+    <div class="waterfall" role="tree" aria-label="Spans on a time axis" ref={box}>
       <div class="wf-head">
         <div class="wf-name">
           <button type="button" class="small" onClick={props.expandAll}>
@@ -184,77 +194,104 @@ function Waterfall(props: {
           ))}
         </div>
       </div>
-      {rows.map((row, index) => {
-        const node = tree.nodes.get(row.spanId)!;
-        const span = node.span;
-        const parentService = node.parent ? tree.nodes.get(node.parent)!.span.service_name : null;
-        const isSelected = row.spanId === selected;
-        return (
-          <div
-            key={row.spanId}
-            ref={isSelected ? selectedRow : undefined}
-            class={`wf-row${isSelected ? ' selected' : ''}${row.error ? ' error' : ''}`}
-            role="treeitem"
-            aria-level={row.depth + 1}
-            aria-selected={isSelected}
-            aria-expanded={row.hasChildren ? !row.collapsed : undefined}
-            tabIndex={isSelected || (selected === null && index === 0) ? 0 : -1}
-            data-span-id={row.spanId}
-            onClick={() => props.onSelect(row.spanId)}
-            onKeyDown={(e) => onKey(e, row, index)}
-          >
-            <div class="wf-name" style={{ paddingLeft: `${Math.min(row.depth, 30) * 14 + 4}px` }}>
-              {row.hasChildren ? (
-                <button
-                  type="button"
-                  class="toggle"
-                  aria-label={row.collapsed ? 'Expand' : 'Collapse'}
-                  onClick={(e) => {
-                    e.stopPropagation();
-                    props.onToggle(row.spanId);
-                  }}
-                >
-                  {row.collapsed ? '▸' : '▾'}
-                </button>
-              ) : (
-                <span class="toggle" />
-              )}
-              {row.error && (
-                <span class="err-mark" title="status error">
-                  ⚠
-                </span>
-              )}
-              <span class="span-name">{span.name}</span>
-              {node.remoteParent && (
-                <span class="remote-mark" title={`remote parent ${span.parent_span_id}`}>
-                  ↖ remote parent
-                </span>
-              )}
-              {span.service_name && span.service_name !== parentService && (
-                <span class="service-chip">{span.service_name}</span>
-              )}
-              {row.hiddenErrors > 0 && (
-                <span class="badge error" title="errors in the collapsed spans">
-                  ⚠ {row.hiddenErrors}
-                </span>
-              )}
-            </div>
-            <div class="wf-track">
-              <div
-                class="bar"
-                data-start-us={node.startMicros}
-                data-end-us={node.endMicros}
-                style={{ left: `${row.offset * 100}%`, width: `${row.width * 100}%` }}
-              />
-              <span class={`bar-label ${labelPlace(row)}`} style={labelStyle(row)}>
-                {formatDuration(span.duration_ms)}
-              </span>
-            </div>
-          </div>
-        );
-      })}
+      {rows.map((row, index) => (
+        <RowView
+          key={row.spanId}
+          tree={tree}
+          row={row}
+          index={index}
+          selected={row.spanId === selected}
+          focusable={row.spanId === selected || (selected === null && index === 0)}
+          onSelect={onSelect}
+          onToggle={onToggle}
+          onKey={onKey}
+        />
+      ))}
     </div>
   );
+}
+
+interface RowProps {
+  tree: WaterfallTree;
+  row: WaterfallRow;
+  index: number;
+  selected: boolean;
+  focusable: boolean;
+  onSelect: (id: string) => void;
+  onToggle: (id: string) => void;
+  onKey: (event: KeyboardEvent, row: WaterfallRow, index: number) => void;
+}
+
+/** One span's row; skipped on re-render unless one of its props changed (selecting a span touches two rows). */
+class RowView extends Component<RowProps> {
+  override shouldComponentUpdate(next: RowProps): boolean {
+    const now = this.props as unknown as Record<string, unknown>;
+    const then = next as unknown as Record<string, unknown>;
+    return Object.keys(then).some((key) => now[key] !== then[key]);
+  }
+
+  override render() {
+    const { tree, row, index, selected } = this.props;
+    const node = tree.nodes.get(row.spanId)!;
+    const span = node.span;
+    const parentService = node.parent ? tree.nodes.get(node.parent)!.span.service_name : null;
+    return (
+      <div
+        class={`wf-row${selected ? ' selected' : ''}${row.error ? ' error' : ''}`}
+        role="treeitem"
+        aria-level={row.depth + 1}
+        aria-selected={selected}
+        aria-expanded={row.hasChildren ? !row.collapsed : undefined}
+        tabIndex={this.props.focusable ? 0 : -1}
+        data-span-id={row.spanId}
+        onClick={() => this.props.onSelect(row.spanId)}
+        onKeyDown={(e) => this.props.onKey(e, row, index)}
+      >
+        <div class="wf-name" style={{ paddingLeft: `${Math.min(row.depth, 30) * 14 + 4}px` }}>
+          {row.hasChildren ? (
+            <button
+              type="button"
+              class="toggle"
+              aria-label={row.collapsed ? 'Expand' : 'Collapse'}
+              onClick={(e) => {
+                e.stopPropagation();
+                this.props.onToggle(row.spanId);
+              }}
+            >
+              {row.collapsed ? '▸' : '▾'}
+            </button>
+          ) : (
+            <span class="toggle" />
+          )}
+          {row.error && (
+            <span class="err-mark" title="status error">
+              ⚠
+            </span>
+          )}
+          <span class="span-name">{span.name}</span>
+          {node.remoteParent && (
+            <span class="remote-mark" title={`remote parent ${span.parent_span_id}`}>
+              ↖ remote parent
+            </span>
+          )}
+          {span.service_name && span.service_name !== parentService && (
+            <span class="service-chip">{span.service_name}</span>
+          )}
+          {row.hiddenErrors > 0 && (
+            <span class="badge error" title="errors in the collapsed spans">
+              ⚠ {row.hiddenErrors}
+            </span>
+          )}
+        </div>
+        <div class="wf-track">
+          <div class="bar" style={{ left: `${row.offset * 100}%`, width: `${row.width * 100}%` }} />
+          <span class={`bar-label ${labelPlace(row)}`} style={labelStyle(row)}>
+            {formatDuration(span.duration_ms)}
+          </span>
+        </div>
+      </div>
+    );
+  }
 }
 
 /** The duration goes inside a long bar, else after it, else (near the end of the axis) before it. */
