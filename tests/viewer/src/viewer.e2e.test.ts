@@ -277,7 +277,25 @@ describe('the viewer page in Chromium', () => {
     );
   });
 
+  it('searches by duration, typed as people write it', async () => {
+    await search(page, async (p) => {
+      await p.fill('input[name="min_duration"]', '0.3s');
+      await p.fill('input[name="max_duration"]', '1m');
+    });
+    expect(page.url()).toContain('min_duration_ms=300&max_duration_ms=60000');
+    const expected = await store.searchTraces({ min_duration_ms: 300, max_duration_ms: 60_000 });
+    expect(expected.traces.map((t) => t.trace_id)).toContain(checkoutTraceId);
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('table.results tbody tr').length === n,
+      expected.traces.length,
+    );
+    expect(await listedTraceIds(page)).toEqual(expected.traces.map((t) => t.trace_id));
+  });
+
   it('opens a trace: the waterfall bars are ordered and sized by the spans times', async () => {
+    await search(page, async (p) => {
+      await p.selectOption('select[name="status"]', 'error');
+    });
     await page.click(`tr[data-trace-id="${checkoutTraceId}"] a`);
     await page.waitForURL(new RegExp(`#/trace/${checkoutTraceId}$`));
     await page.waitForSelector('.wf-row');
@@ -491,6 +509,22 @@ describe('the viewer page in Chromium', () => {
     await tab.goBack();
     await tab.waitForSelector('table.results tbody tr');
     expect(await listedTraceIds(tab)).toEqual([checkoutTraceId]);
+
+    // A page size in the link; the next pages come with their cursor.
+    const all = (await store.searchTraces({ limit: 1000 })).traces.map((t) => t.trace_id);
+    await tab.goto(`${url}/#/traces?limit=2`);
+    await tab.waitForFunction(
+      () => document.querySelectorAll('table.results tbody tr').length === 2,
+    );
+    for (let shown = 2; shown < all.length; shown = Math.min(shown + 2, all.length)) {
+      await tab.click('button:has-text("Load more")');
+      await tab.waitForFunction(
+        (n) => document.querySelectorAll('table.results tbody tr').length === n,
+        Math.min(shown + 2, all.length),
+      );
+    }
+    expect(await listedTraceIds(tab)).toEqual(all);
+    expect(await tab.locator('button:has-text("Load more")').count()).toBe(0);
     await tab.close();
   });
 
