@@ -7,4 +7,6 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'node20',
+  // dist/index.cjs finds the viewer's files through import.meta.url too.
+  shims: true,
 });

@@ -102,3 +102,25 @@ ensure_built() {
   run_step build "$message" pnpm exec turbo run build --filter=@telemetry/demo... --output-logs=errors-only
   touch "$BUILD_STAMP"
 }
+
+# Debian's Chromium at /usr/bin/chromium, for the viewer's end-to-end test: installed
+# quietly with apt-get when missing (as root); otherwise fails with the reason.
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "error: /usr/bin/chromium is missing and only root can install it: run 'apt-get install -y chromium' as root (the viewer's end-to-end test needs it)." >&2
+    return 1
+  fi
+  local log="$LOG_DIR/chromium.log" started=$SECONDS
+  mkdir -p "$LOG_DIR"
+  printf 'Installing chromium (Debian) for the viewer test ... ' >&2
+  if { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >"$log" 2>&1 &&
+    [ -x /usr/bin/chromium ]; then
+    printf 'done (%ss)\n' "$((SECONDS - started))" >&2
+    return 0
+  fi
+  printf 'failed\n' >&2
+  tail -n 20 "$log" >&2
+  echo "error: apt-get could not install chromium (the viewer's end-to-end test needs /usr/bin/chromium); the full log is $log" >&2
+  return 1
+}

@@ -94,6 +94,12 @@ export interface TelemetryServerOptions {
    */
   readonly allowedHosts?: readonly string[];
   /**
+   * Serve the viewer page at `basePath + '/'` (trace search, waterfall, logs,
+   * metric charts), behind the same token.
+   * @default true
+   */
+  readonly viewer?: boolean;
+  /**
    * Receives unexpected errors (the client gets a 500 without details).
    * @default console.error
    */
@@ -118,6 +124,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   retryAfterSeconds: 1,
   maxAttributes: 1_024,
   maxSpanEvents: 1_024,
+  viewer: true,
 });
 
 const port = z
@@ -164,6 +171,7 @@ const OptionsSchema = z.object({
     )
     .optional(),
   allowedHosts: z.array(z.string().min(1)).optional(),
+  viewer: z.boolean({ error: 'expected true or false' }).optional(),
   onError: z.custom<(e: unknown) => void>((f) => typeof f === 'function').optional(),
   warn: z.custom<(m: string) => void>((f) => typeof f === 'function').optional(),
 });
@@ -186,6 +194,7 @@ export interface ResolvedOptions {
   readonly datasetWriter: DatasetWriter | undefined;
   /** Lowercase host names, or undefined for any. */
   readonly allowedHosts: ReadonlySet<string> | undefined;
+  readonly viewer: boolean;
   readonly onError: (error: unknown) => void;
   readonly warn: (message: string) => void;
 }
@@ -234,6 +243,7 @@ export function resolveOptions(options: TelemetryServerOptions): ResolvedOptions
     maxSpanEvents: o.maxSpanEvents ?? d.maxSpanEvents,
     datasetWriter: o.datasetWriter,
     allowedHosts,
+    viewer: o.viewer ?? d.viewer,
     onError: o.onError ?? ((error) => console.error('[telemetry-server]', error)),
     warn: o.warn ?? ((message) => console.warn(message)),
   };

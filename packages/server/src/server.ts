@@ -1,8 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
+import { Authenticator } from './auth.ts';
 import {
   TelemetryConfigError,
   TelemetryError,
@@ -21,6 +21,7 @@ import {
 } from './options.ts';
 import { mountOtlpRoutes, OTLP_PATHS, otlpEncodingOf, otlpError } from './otlp/routes.ts';
 import { mountSearchRoutes } from './search-routes.ts';
+import { mountViewer, type Viewer } from './viewer-route.ts';
 
 /** Where a listening server answers. */
 export interface TelemetryServerAddress {
@@ -213,7 +214,15 @@ function buildApp(
   const app = options.basePath ? new Hono().basePath(options.basePath) : new Hono();
   const otlpPaths = new Set(Object.values(OTLP_PATHS).map((p) => options.basePath + p));
   const isOtlp = (c: Context) => otlpPaths.has(c.req.path);
-  const expectedToken = options.token ? digest(options.token) : undefined;
+  const auth = new Authenticator(options.token, options.basePath);
+  const metricsQueryPrefix = `${options.basePath}/v1/telemetry/metrics/`;
+  // The page's session cookie counts for reads only: GETs, and the one query that is a POST.
+  const cookieCounts = (c: Context) =>
+    withLlamaStack &&
+    (c.req.method === 'GET' ||
+      c.req.method === 'HEAD' ||
+      (c.req.method === 'POST' && c.req.path.startsWith(metricsQueryPrefix)));
+  let viewer: Viewer | undefined;
 
   app.use(async (c, next) => {
     state.inFlight += 1;
@@ -234,19 +243,17 @@ function buildApp(
           `Host '${host}' is not allowed: address this server by a loopback name, or list the name in the allowedHosts option.`,
         );
       }
-      if (expectedToken) {
-        const header = c.req.header('authorization') ?? '';
-        const match = /^Bearer\s+(.+)$/i.exec(header);
-        if (!match || !timingSafeEqual(digest(match[1]!.trim()), expectedToken)) {
-          throw new HttpError(
-            401,
-            'TELEMETRY_UNAUTHORIZED',
-            match
-              ? 'The bearer token is wrong.'
-              : 'This server needs a bearer token: send Authorization: Bearer <token>.',
-            { headers: { 'WWW-Authenticate': 'Bearer realm="telemetry"' } },
-          );
-        }
+      // The page and its assets check the token themselves (a browser gets a sign-in page).
+      const result = viewer?.owns(c) ? 'ok' : auth.check(c.req.raw, cookieCounts(c));
+      if (result !== 'ok') {
+        throw new HttpError(
+          401,
+          'TELEMETRY_UNAUTHORIZED',
+          result === 'wrong'
+            ? 'The bearer token is wrong.'
+            : 'This server needs a bearer token: send Authorization: Bearer <token>.',
+          { headers: { 'WWW-Authenticate': 'Bearer realm="telemetry"' } },
+        );
       }
       await next();
     } finally {
@@ -259,6 +266,7 @@ function buildApp(
   });
 
   if (withLlamaStack) {
+    if (options.viewer) viewer = mountViewer(app, options, auth);
     mountLlamaStackRoutes(app, options, guard);
     mountSearchRoutes(app, options);
   }
@@ -302,10 +310,6 @@ function buildApp(
     );
   });
   return app;
-}
-
-function digest(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
 }
 
 /** The HTTP answer for an error of this toolkit; undefined for anything unexpected. */
