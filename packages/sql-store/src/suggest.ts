@@ -23,7 +23,7 @@ export interface SuggestQuery {
   readonly limit: number;
 }
 
-export function suggest(ctx: QueryContext, q: SuggestQuery): Suggestions {
+export async function suggest(ctx: QueryContext, q: SuggestQuery): Promise<Suggestions> {
   const { table, column } = SOURCES[q.field];
   const col = sql.ref(`x.${column}`);
   const scope: Expression<SqlBool>[] =
@@ -43,7 +43,7 @@ export function suggest(ctx: QueryContext, q: SuggestQuery): Suggestions {
       .orderBy(sql`${col}`)
       .limit(1);
     for (const w of scope) next = next.where(w);
-    const row = ctx.all(next)[0] as { v: unknown } | undefined;
+    const row = (await ctx.all(next))[0] as { v: unknown } | undefined;
     if (!row) break;
     const value = text(row.v);
     // Values with the prefix are contiguous in the index's (binary) order.
