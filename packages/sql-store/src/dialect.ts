@@ -78,8 +78,10 @@ export interface StoreDialect {
   attributeValueColumns<T extends string, C extends string>(
     table: CreateTableBuilder<T, C>,
   ): CreateTableBuilder<T, any>;
-  /** The columns of the attribute index after `key` and `value_type`. */
-  readonly attributeIndexColumns: readonly string[];
+  /** Creates the attribute index, `span_attributes_key_value`: key, value type, then the value. */
+  createAttributeIndex(db: Kysely<any>): Promise<void>;
+  /** Creates the unique index of a metric series' identity, `metric_series_identity`. */
+  createSeriesIndex(db: Kysely<any>): Promise<void>;
   /**
    * The columns of an index on `traces`, ending with the trace id so that a
    * search page and its cursor need no sort (SQLite: implied, a secondary
@@ -108,10 +110,15 @@ export interface StoreDialect {
   /** The column of attribute row `alias` that holds values of `type`. */
   attributeValue(alias: string, type: ValueType): RawBuilder<unknown>;
   /**
-   * A condition that lets the engine's attribute index reach values of `type`
-   * (PostgreSQL's index has both value columns), or null when none is needed.
+   * Attribute row `alias` holds a value of `type` that compares with `value`
+   * by `op`, written so that the engine's attribute index serves it.
    */
-  attributeIndexHint(alias: string, type: ValueType): RawBuilder<SqlBool> | null;
+  attributeCompare(
+    alias: string,
+    type: ValueType,
+    op: '=' | '<>' | '>' | '<',
+    value: unknown,
+  ): RawBuilder<SqlBool>;
   /** The value of attribute row `alias` when it is stored as text, else NULL. */
   attributeText(alias: string): RawBuilder<unknown>;
   /** A table `alias(value, key)` of the given integers, `key` ordering them as given. */

@@ -71,11 +71,7 @@ const initial = (d: StoreDialect): Migration => ({
           .addPrimaryKeyConstraint('span_attributes_pk', ['span_rowid', 'key']),
       )
       .execute();
-    await db.schema
-      .createIndex('span_attributes_key_value')
-      .on('span_attributes')
-      .columns(['key', 'value_type', ...d.attributeIndexColumns])
-      .execute();
+    await d.createAttributeIndex(db);
 
     await db.schema
       .createTable('metric_series')
@@ -84,12 +80,7 @@ const initial = (d: StoreDialect): Migration => ({
       .addColumn('unit', text, (c) => c.notNull())
       .addColumn('labels', text, (c) => c.notNull())
       .execute();
-    await db.schema
-      .createIndex('metric_series_identity')
-      .unique()
-      .on('metric_series')
-      .columns(['metric', 'unit', 'labels'])
-      .execute();
+    await d.createSeriesIndex(db);
 
     await db.schema
       .createTable('span_events')

@@ -57,27 +57,23 @@ function conditionSql(d: StoreDialect, alias: AttrAlias, c: QueryCondition): Exp
   const key = sql.ref(`${alias}.key`);
   const type = sql.ref(`${alias}.value_type`);
   const encoded = encodeAttributeValue(c.value);
-  const value = d.attributeValue(alias, encoded.type);
   const isNull = encoded.type === ValueType.null;
-  // The engine's attribute index may need to be told where values of this type are.
-  const hint = d.attributeIndexHint(alias, encoded.type);
-  const typed = hint
-    ? sql<SqlBool>`${type} = ${encoded.type} and ${hint}`
-    : sql<SqlBool>`${type} = ${encoded.type}`;
+  const compare = (op: '=' | '<>' | '>' | '<') =>
+    d.attributeCompare(alias, encoded.type, op, encoded.value);
   switch (c.op) {
     case 'eq':
       return isNull
         ? sql<SqlBool>`${key} = ${c.key} and ${type} = ${encoded.type}`
-        : sql<SqlBool>`${key} = ${c.key} and ${typed} and ${value} = ${encoded.value}`;
+        : sql<SqlBool>`${key} = ${c.key} and ${type} = ${encoded.type} and ${compare('=')}`;
     case 'ne':
       // The key must be there: a span without it matches neither eq nor ne.
       return isNull
         ? sql<SqlBool>`${key} = ${c.key} and ${type} <> ${encoded.type}`
-        : sql<SqlBool>`${key} = ${c.key} and (${type} <> ${encoded.type} or ${value} <> ${encoded.value})`;
+        : sql<SqlBool>`${key} = ${c.key} and (${type} <> ${encoded.type} or ${compare('<>')})`;
     case 'gt':
-      return sql<SqlBool>`${key} = ${c.key} and ${typed} and ${value} > ${encoded.value}`;
+      return sql<SqlBool>`${key} = ${c.key} and ${type} = ${encoded.type} and ${compare('>')}`;
     case 'lt':
-      return sql<SqlBool>`${key} = ${c.key} and ${typed} and ${value} < ${encoded.value}`;
+      return sql<SqlBool>`${key} = ${c.key} and ${type} = ${encoded.type} and ${compare('<')}`;
   }
 }
 

@@ -2,7 +2,7 @@
  * PostgreSQL's side of the dialect seam (see ../dialect.ts; SQLite's side is
  * ./sqlite.ts, in the same order).
  */
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import { ValueType } from '../attribute-values.ts';
 import type { StoreDialect, WriteOrder } from '../dialect.ts';
 
@@ -53,6 +53,13 @@ const writeOrder: WriteOrder = {
   of: (row) => [BigInt(row.write_xid as bigint | number), BigInt(row.id as bigint | number)],
 };
 
+/** Characters of a string attribute in the attribute index (at most 4 bytes each). */
+const INDEXED_CHARS = 200;
+
+function textPrefix(value: RawBuilder<unknown> | ReturnType<typeof sql.ref>) {
+  return sql`substr(${value}, 1, ${sql.lit(INDEXED_CHARS)})`;
+}
+
 const SERIES_LOCK = sql`hashtext(current_schema() || '.telemetry_metric_series')`;
 
 export const postgresDialect: StoreDialect = {
@@ -68,7 +75,18 @@ export const postgresDialect: StoreDialect = {
   // float8; `value_type` still says which, so types never compare across.
   attributeValueColumns: (table) =>
     table.addColumn('value_text', sql`text collate "C"`).addColumn('value_num', 'double precision'),
-  attributeIndexColumns: ['value_text', 'value_num'],
+  // A B-tree entry holds at most about 2,700 bytes, and string attributes
+  // (prompts, SQL) are often longer: the index holds each string's first
+  // INDEXED_CHARS characters, which the comparisons below test first.
+  createAttributeIndex: async (db) => {
+    await sql`create index span_attributes_key_value on span_attributes
+      (key, value_type, ${textPrefix(sql.ref('value_text'))}, value_num)`.execute(db);
+  },
+  // Label sets can be long too: the identity is unique by the labels' hash.
+  createSeriesIndex: async (db) => {
+    await sql`create unique index metric_series_identity on metric_series
+      (metric, unit, md5(labels))`.execute(db);
+  },
   traceIndexColumns: (columns) => [...columns, 'trace_id'],
   async initialSchemaExtras(db) {
     await sql`alter table spans add column write_xid bigint not null
@@ -90,12 +108,20 @@ export const postgresDialect: StoreDialect = {
     sql.ref(
       `${alias}.${type === ValueType.number || type === ValueType.boolean ? 'value_num' : 'value_text'}`,
     ),
-  // The attribute index is (key, value_type, value_text, value_num): a number
-  // is reached past value_text's NULL.
-  attributeIndexHint: (alias, type) =>
-    type === ValueType.number || type === ValueType.boolean
-      ? sql`${sql.ref(`${alias}.value_text`)} is null`
-      : null,
+  // The attribute index is (key, value_type, prefix of value_text, value_num):
+  // a number is reached past the prefix's NULL; a string through its prefix,
+  // which orders as the string does (byte-wise), then compared whole.
+  attributeCompare: (alias, type, op, value) => {
+    if (type === ValueType.number || type === ValueType.boolean) {
+      const num = sql.ref(`${alias}.value_num`);
+      if (op === '<>') return sql`${num} <> ${value}`;
+      return sql`${textPrefix(sql.ref(`${alias}.value_text`))} is null and ${num} ${sql.raw(op)} ${value}`;
+    }
+    const text = sql.ref(`${alias}.value_text`);
+    if (op === '<>') return sql`${text} <> ${value}`;
+    const prefixOp = op === '=' ? '=' : `${op}=`;
+    return sql`${textPrefix(text)} ${sql.raw(prefixOp)} ${textPrefix(sql`cast(${value} as text)`)} and ${text} ${sql.raw(op)} ${value}`;
+  },
   attributeText: (alias) => sql.ref(`${alias}.value_text`),
   integerTable: (values, alias) =>
     sql<{

@@ -45,7 +45,21 @@ export const sqliteDialect: StoreDialect = {
   // No declared type (BLOB affinity): each value keeps its own storage
   // class, so 10 stays an integer and '10' stays text in one column.
   attributeValueColumns: (table) => table.addColumn('value', 'blob'),
-  attributeIndexColumns: ['value'],
+  createAttributeIndex: async (db) => {
+    await db.schema
+      .createIndex('span_attributes_key_value')
+      .on('span_attributes')
+      .columns(['key', 'value_type', 'value'])
+      .execute();
+  },
+  createSeriesIndex: async (db) => {
+    await db.schema
+      .createIndex('metric_series_identity')
+      .unique()
+      .on('metric_series')
+      .columns(['metric', 'unit', 'labels'])
+      .execute();
+  },
   traceIndexColumns: (columns) => [...columns],
   initialSchemaExtras: async () => {},
   migrationBackfill: true,
@@ -56,7 +70,8 @@ export const sqliteDialect: StoreDialect = {
   least: (a, b) => sql`min(${a}, ${b})`,
   isDistinct: (a, b) => sql`${a} is not ${b}`,
   attributeValue: (alias) => sql.ref(`${alias}.value`),
-  attributeIndexHint: () => null,
+  attributeCompare: (alias, _type, op, value) =>
+    sql`${sql.ref(`${alias}.value`)} ${sql.raw(op)} ${value}`,
   attributeText: (alias) => {
     const value = sql.ref(`${alias}.value`);
     return sql`case when typeof(${value}) = 'text' then ${value} end`;
