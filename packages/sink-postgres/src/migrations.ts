@@ -22,10 +22,14 @@ export const migrationProvider: MigrationProvider = storeMigrationProvider(migra
 export const MIGRATION_TABLE = 'telemetry_postgres_migration';
 export const MIGRATION_LOCK_TABLE = 'telemetry_postgres_migration_lock';
 
-/** A Migrator over this package's migrations. */
-export function createMigrator(db: Kysely<any>): Migrator {
+/**
+ * A Migrator over this package's migrations, with its bookkeeping tables in
+ * `schema` (where the store's tables are: the first schema of the search path).
+ */
+export function createMigrator(db: Kysely<any>, schema?: string): Migrator {
   return createStoreMigrator(db, migrations, {
     migrationTableName: MIGRATION_TABLE,
     migrationLockTableName: MIGRATION_LOCK_TABLE,
+    ...(schema ? { migrationTableSchema: schema } : {}),
   });
 }

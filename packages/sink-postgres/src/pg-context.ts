@@ -36,9 +36,7 @@ export const POOL_TYPES = numberTypes;
  * way in, in stored rows and in query parameters alike, so a filter value
  * with a NUL matches what was stored for it.
  */
-export function pgText(value: string): string {
-  return value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value;
-}
+export const pgText: (value: string) => string = postgresDialect.storedText;
 
 /** Query parameters as pg gets them: strings without NUL, bigints as decimal text. */
 export function pgParameters(parameters: readonly unknown[]): unknown[] {

@@ -159,7 +159,21 @@ class PostgresSinkImpl extends SqlTraceStore implements PostgresSink {
 
   async #open(): Promise<void> {
     try {
-      const { error } = await createMigrator(this.#db).migrateToLatest();
+      // Kysely looks for its bookkeeping tables in every schema unless told which.
+      const schema = (
+        await this.#queries.all(
+          compilable<{ schema: string | null }>(
+            this.#queries,
+            sql`select current_schema() as schema`,
+          ),
+        )
+      )[0]?.schema;
+      if (!schema) {
+        throw new TelemetryConfigError(
+          `The PostgreSQL telemetry store at ${this.#where} has no schema to create its tables in: the connection's search_path names none that exists. Create the schema, or fix search_path.`,
+        );
+      }
+      const { error } = await createMigrator(this.#db, schema).migrateToLatest();
       if (error) throw error;
     } catch (error) {
       if (isTransient(error)) {
@@ -176,6 +190,9 @@ class PostgresSinkImpl extends SqlTraceStore implements PostgresSink {
       );
     }
     if (this.#closed) return;
+    // Expired rows go on open (unless another process is deleting them now);
+    // trouble here is reported, and the next run tries again.
+    await this.#track(this.#retentionRun(false)).catch((error) => this.#report(error));
     this.#scheduleRetention();
   }
 
@@ -185,7 +202,6 @@ class PostgresSinkImpl extends SqlTraceStore implements PostgresSink {
       if (this.#closed) return;
       this.#track(this.#retentionRun(false)).catch((error) => this.#report(error));
     };
-    run();
     if (this.#options.retentionIntervalMs > 0) {
       this.#timer = setInterval(run, this.#options.retentionIntervalMs);
       this.#timer.unref();

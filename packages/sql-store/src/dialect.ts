@@ -119,6 +119,11 @@ export interface StoreDialect {
     op: '=' | '<>' | '>' | '<',
     value: unknown,
   ): RawBuilder<SqlBool>;
+  /**
+   * A string as the engine keeps it in a text column (PostgreSQL text cannot
+   * hold NUL: it becomes U+FFFD, in stored rows and bound parameters alike).
+   */
+  storedText(value: string): string;
   /** The value of attribute row `alias` when it is stored as text, else NULL. */
   attributeText(alias: string): RawBuilder<unknown>;
   /** A table `alias(value, key)` of the given integers, `key` ordering them as given. */

@@ -232,7 +232,12 @@ export function storeMigrationProvider(
 export function createStoreMigrator(
   db: Kysely<any>,
   migrations: Readonly<Record<string, Migration>>,
-  tables: { readonly migrationTableName: string; readonly migrationLockTableName: string },
+  tables: {
+    readonly migrationTableName: string;
+    readonly migrationLockTableName: string;
+    /** The schema of the bookkeeping tables (PostgreSQL), where Kysely looks for them. */
+    readonly migrationTableSchema?: string;
+  },
 ): Migrator {
   return new Migrator({ db, provider: storeMigrationProvider(migrations), ...tables });
 }

@@ -29,6 +29,8 @@ export async function suggest(ctx: QueryContext, q: SuggestQuery): Promise<Sugge
   const scope: Expression<SqlBool>[] =
     q.service !== null ? [sql<SqlBool>`${sql.ref('x.service_name')} = ${q.service}`] : [];
   const values: string[] = [];
+  // Stored values are compared with the prefix as the engine stores text.
+  const prefix = ctx.dialect.storedText(q.prefix);
   // The raw stored value, bound back as the next lower bound (a blob stays a blob).
   let previous: unknown = null;
   while (values.length <= q.limit) {
@@ -47,7 +49,7 @@ export async function suggest(ctx: QueryContext, q: SuggestQuery): Promise<Sugge
     if (!row) break;
     const value = text(row.v);
     // Values with the prefix are contiguous in the index's (binary) order.
-    if (!value.startsWith(q.prefix)) break;
+    if (!value.startsWith(prefix)) break;
     values.push(value);
     previous = row.v;
   }

@@ -122,6 +122,7 @@ export const postgresDialect: StoreDialect = {
     const prefixOp = op === '=' ? '=' : `${op}=`;
     return sql`${textPrefix(text)} ${sql.raw(prefixOp)} ${textPrefix(sql`cast(${value} as text)`)} and ${text} ${sql.raw(op)} ${value}`;
   },
+  storedText: (value) => (value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value),
   attributeText: (alias) => sql.ref(`${alias}.value_text`),
   integerTable: (values, alias) =>
     sql<{

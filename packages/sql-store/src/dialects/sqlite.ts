@@ -72,6 +72,7 @@ export const sqliteDialect: StoreDialect = {
   attributeValue: (alias) => sql.ref(`${alias}.value`),
   attributeCompare: (alias, _type, op, value) =>
     sql`${sql.ref(`${alias}.value`)} ${sql.raw(op)} ${value}`,
+  storedText: (value) => value,
   attributeText: (alias) => {
     const value = sql.ref(`${alias}.value`);
     return sql`case when typeof(${value}) = 'text' then ${value} end`;
