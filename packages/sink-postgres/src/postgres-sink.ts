@@ -135,8 +135,14 @@ class PostgresSinkImpl extends SqlTraceStore implements PostgresSink {
       types: POOL_TYPES,
     });
     // An idle connection that breaks (the server restarted) is dropped by the
-    // pool and reported; the next query opens another.
+    // pool and reported; the next query opens another. A connection that
+    // breaks while checked out between two queries emits 'error' on its
+    // client: without a listener that would crash the process. Its next query
+    // fails as transient, and the write or retention run is tried again.
     this.#pool.on('error', (error) => this.#report(error));
+    this.#pool.on('connect', (client) => {
+      client.on('error', () => {});
+    });
     this.#db = new Kysely<PostgresDatabase>({ dialect: new PostgresDialect({ pool: this.#pool }) });
     this.#queries = createQueryContext(this.#db, this.#pool);
     this.#writer = new PostgresSpanWriter(this.#db, {

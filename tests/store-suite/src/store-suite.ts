@@ -13,7 +13,7 @@ import type {
   TraceStoreAdmin,
 } from '@telemetry/core/sink';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dataset, FOREVER, HOUR, MS, metric, SECOND, sid, span, T0, tid } from './fixtures.ts';
+import { dataset, FOREVER, MS, metric, SECOND, sid, span, T0, tid } from './fixtures.ts';
 
 /** What the suite needs of a store: the query interfaces, writing, retention, shutdown. */
 export interface SuiteStore extends TraceStore, TraceSearchStore, TraceStoreAdmin {
