@@ -295,11 +295,14 @@ describe('the built-in sinks come from the same table', () => {
   });
 });
 
+/** A Llama Stack `${env.NAME}` reference, written as the config file has it. */
+const envRef = (name: string) => `\${env.${name}}`;
+
 describe('the postgres sink, a row of the table like the others', () => {
-  it('reads postgres_url (with ${env.X}) and is validated with the rest of the config', async () => {
+  it('reads postgres_url (with an env reference) and is validated with the rest of the config', async () => {
     const error = await rejection(
       createTelemetryFromConfig(
-        { sinks: 'console,postgres', postgres_url: '${env.TELEMETRY_POSTGRES_URL}' },
+        { sinks: 'console,postgres', postgres_url: envRef('TELEMETRY_POSTGRES_URL') },
         { env: { TELEMETRY_POSTGRES_URL: 'mysql://app:secret@db/telemetry' } },
       ),
     );
@@ -313,7 +316,7 @@ describe('the postgres sink, a row of the table like the others', () => {
     ]);
     // Nothing listens on port 9: the sink is made, and connects when a write comes (retrying).
     const telemetry = await createTelemetryFromConfig(
-      { sinks: ['postgres'], postgres_url: '${env.TELEMETRY_POSTGRES_URL}', service_name: 'api' },
+      { sinks: ['postgres'], postgres_url: envRef('TELEMETRY_POSTGRES_URL'), service_name: 'api' },
       {
         env: { TELEMETRY_POSTGRES_URL: 'postgres://app@127.0.0.1:9/telemetry' },
         sinkOptions: { postgres: { connectTimeoutMs: 200, retentionIntervalMs: 0 } },
