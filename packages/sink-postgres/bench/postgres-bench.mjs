@@ -49,7 +49,10 @@ async function startServer() {
         .filter((v) => existsSync(join(root, v, 'bin', 'pg_ctl')))
         .sort((a, b) => Number(b) - Number(a))[0]
     : undefined;
-  if (!version) throw new Error('No PostgreSQL binaries: apt-get install -y postgresql, or set TELEMETRY_BENCH_POSTGRES_URL');
+  if (!version)
+    throw new Error(
+      'No PostgreSQL binaries: apt-get install -y postgresql, or set TELEMETRY_BENCH_POSTGRES_URL',
+    );
   const bin = (name) => join(root, version, 'bin', name);
   const asRoot = process.getuid?.() === 0;
   const run = (name, args) =>
@@ -64,7 +67,17 @@ async function startServer() {
       s.close(() => resolve(p));
     });
   });
-  run('initdb', ['-D', join(dir, 'data'), '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+  run('initdb', [
+    '-D',
+    join(dir, 'data'),
+    '-A',
+    'trust',
+    '-U',
+    'postgres',
+    '--no-sync',
+    '-E',
+    'UTF8',
+  ]);
   const settings = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c shared_buffers=512MB -c max_wal_size=4GB`;
   run('pg_ctl', ['-D', join(dir, 'data'), '-o', settings, '-l', join(dir, 'log'), '-w', 'start']);
   const stop = () => {
@@ -139,7 +152,10 @@ function ingestSpans(count, offset) {
 /** Multi-row VALUES with numbered parameters. */
 function values(rows, width, offset = 0) {
   return rows
-    .map((_, r) => `(${Array.from({ length: width }, (_, c) => `$${offset + r * width + c + 1}`).join(', ')})`)
+    .map(
+      (_, r) =>
+        `(${Array.from({ length: width }, (_, c) => `$${offset + r * width + c + 1}`).join(', ')})`,
+    )
     .join(', ');
 }
 
@@ -245,7 +261,11 @@ async function rawIngest(url, batches) {
 }
 
 async function sinkIngest(url, batches) {
-  const sink = createPostgresSink({ connectionString: url, retentionIntervalMs: 0, serviceName: 'bench' });
+  const sink = createPostgresSink({
+    connectionString: url,
+    retentionIntervalMs: 0,
+    serviceName: 'bench',
+  });
   await sink.whenReady();
   const start = performance.now();
   for (const b of batches) await sink.writeSpans(b);
@@ -260,7 +280,8 @@ console.log(
 );
 console.log('## Ingest: spans with 5 attributes and 1 log each, batches of 1,000');
 const batches = [];
-for (let i = 0; i < INGEST_SPANS; i += BATCH) batches.push(ingestSpans(Math.min(BATCH, INGEST_SPANS - i), i));
+for (let i = 0; i < INGEST_SPANS; i += BATCH)
+  batches.push(ingestSpans(Math.min(BATCH, INGEST_SPANS - i), i));
 const rates = { raw: [], sink: [] };
 for (let round = 0; round < ROUNDS; round++) {
   for (const [key, run] of [
@@ -277,7 +298,9 @@ for (let round = 0; round < ROUNDS; round++) {
 const raw = median(rates.raw);
 const sinkRate = median(rates.sink);
 console.log(`raw pg, multi-row INSERT ... VALUES, 1,000 spans/transaction:  ${fmt(raw)} spans/s`);
-console.log(`sink.writeSpans(1,000 spans), unnest arrays, 1 transaction:    ${fmt(sinkRate)} spans/s`);
+console.log(
+  `sink.writeSpans(1,000 spans), unnest arrays, 1 transaction:    ${fmt(sinkRate)} spans/s`,
+);
 console.log(
   `ratio sink / raw: ${fmt(sinkRate / raw, 2)} (target >= 0.70)  [medians of ${ROUNDS} alternating rounds]`,
 );
@@ -306,7 +329,11 @@ function bigSpans(fromTrace, toTrace) {
       const n = t * perTrace + k;
       const span_id = hex(n + 1, 16);
       const parent =
-        k === 0 ? null : k <= 4 ? hex(t * perTrace + 1, 16) : hex(t * perTrace + 1 + ((k - 5) % 4) + 1, 16);
+        k === 0
+          ? null
+          : k <= 4
+            ? hex(t * perTrace + 1, 16)
+            : hex(t * perTrace + 1 + ((k - 5) % 4) + 1, 16);
       const model = MODELS[n % 4];
       const attributes =
         k === 0
@@ -347,14 +374,21 @@ function bigSpans(fromTrace, toTrace) {
 }
 
 const big = await freshSchema();
-const sink = createPostgresSink({ connectionString: big.url, retentionIntervalMs: 0, transactionSize: 2000 });
+const sink = createPostgresSink({
+  connectionString: big.url,
+  retentionIntervalMs: 0,
+  transactionSize: 2000,
+});
 {
   await sink.whenReady();
   const began = performance.now();
   const step = Math.max(1, Math.floor(5000 / perTrace));
-  for (let t = 0; t < BIG_TRACES; t += step) await sink.writeSpans(bigSpans(t, Math.min(BIG_TRACES, t + step)));
+  for (let t = 0; t < BIG_TRACES; t += step)
+    await sink.writeSpans(bigSpans(t, Math.min(BIG_TRACES, t + step)));
   const seconds = (performance.now() - began) / 1000;
-  await admin.query(`vacuum analyze ${big.name}.spans, ${big.name}.span_attributes, ${big.name}.span_events, ${big.name}.traces, ${big.name}.metric_series`);
+  await admin.query(
+    `vacuum analyze ${big.name}.spans, ${big.name}.span_attributes, ${big.name}.span_events, ${big.name}.traces, ${big.name}.metric_series`,
+  );
   const size = (await sink.storeStats()).size_bytes;
   console.log(
     `built in ${fmt(seconds, 1)} s (${fmt(BIG_SPANS / seconds)} spans/s), ${fmt(size / 1e6)} MB; then VACUUM ANALYZE`,
@@ -390,7 +424,10 @@ await time(
 const found = await time(
   "queryTraces({ attribute_filters: [{ key: 'customer.id', op: 'eq', value: <random> }] })",
   300,
-  (i) => sink.queryTraces({ attribute_filters: [{ key: 'customer.id', op: 'eq', value: `c-${(i * 131) % CUSTOMERS}` }] }),
+  (i) =>
+    sink.queryTraces({
+      attribute_filters: [{ key: 'customer.id', op: 'eq', value: `c-${(i * 131) % CUSTOMERS}` }],
+    }),
   10,
 );
 console.log(`  (each answer: ${found.length} traces)`);
@@ -422,7 +459,11 @@ console.log(
   `  (${hourly.length} series, ${hourly.reduce((n, s) => n + s.values.length, 0)} hourly points, summing ${BIG_SPANS.toLocaleString()} raw points)`,
 );
 await time("queryMetrics('tokens', { query_type: 'instant' }) over 30 days", 10, () =>
-  sink.queryMetrics('tokens', { query_type: 'instant', start_time: startSec, end_time: startSec + 30 * 86_400 }),
+  sink.queryMetrics('tokens', {
+    query_type: 'instant',
+    start_time: startSec,
+    end_time: startSec + 30 * 86_400,
+  }),
 );
 
 console.log('\n## Search extensions on the same store');
@@ -432,33 +473,59 @@ const searches = [
   ['root name', { name: 'GET /r/7' }],
   ["status: 'error' (1 trace in 97)", { status: 'error' }],
   ['min_duration_ms: 4900 (2% of traces)', { min_duration_ms: 4900 }],
-  ['service + status + min_duration_ms: 2000', { service: 'chat', status: 'error', min_duration_ms: 2000 }],
+  [
+    'service + status + min_duration_ms: 2000',
+    { service: 'chat', status: 'error', min_duration_ms: 2000 },
+  ],
   ['attribute customer.id = <random> (5 traces)', null],
-  ['every filter at once', { service: 'chat', name: 'GET /r/1', status: 'ok', min_duration_ms: 100, attribute_filters: [{ key: 'model', op: 'eq', value: 'gpt' }] }],
+  [
+    'every filter at once',
+    {
+      service: 'chat',
+      name: 'GET /r/1',
+      status: 'ok',
+      min_duration_ms: 100,
+      attribute_filters: [{ key: 'model', op: 'eq', value: 'gpt' }],
+    },
+  ],
 ];
 for (const [label, params] of searches) {
-  const last = await time(`searchTraces(${label})`, 100, (i) =>
-    sink.searchTraces(
-      params ?? { attribute_filters: [{ key: 'customer.id', op: 'eq', value: `c-${(i * 131) % CUSTOMERS}` }] },
-    ),
+  const last = await time(
+    `searchTraces(${label})`,
+    100,
+    (i) =>
+      sink.searchTraces(
+        params ?? {
+          attribute_filters: [
+            { key: 'customer.id', op: 'eq', value: `c-${(i * 131) % CUSTOMERS}` },
+          ],
+        },
+      ),
     100,
   );
   console.log(`  (last answer: ${last.traces.length} traces${last.next_cursor ? ', more' : ''})`);
 }
 const firstPage = await sink.searchTraces({ service: 'chat' });
 let cursor = firstPage.next_cursor;
-for (let i = 0; i < 19 && cursor; i++) cursor = (await sink.searchTraces({ service: 'chat', cursor })).next_cursor;
+for (let i = 0; i < 19 && cursor; i++)
+  cursor = (await sink.searchTraces({ service: 'chat', cursor })).next_cursor;
 await time("searchTraces({ service: 'chat', cursor: <page 20> })", 100, () =>
   sink.searchTraces({ service: 'chat', cursor }),
 );
 await time('searchTraces({ newer_than: <live cursor> }) (a poll, nothing new)', 200, () =>
   sink.searchTraces({ status: 'error', newer_than: firstPage.live_cursor }),
 );
-await time(`getTraceDetail(<a ${perTrace}-span trace>)`, 300, (i) => sink.getTraceDetail(hex(randomTrace(i), 32)));
-await time('suggest(span_name, service)', 200, () => sink.suggest({ field: 'span_name', service: 'chat' }));
+await time(`getTraceDetail(<a ${perTrace}-span trace>)`, 300, (i) =>
+  sink.getTraceDetail(hex(randomTrace(i), 32)),
+);
+await time('suggest(span_name, service)', 200, () =>
+  sink.suggest({ field: 'span_name', service: 'chat' }),
+);
 await time('suggest(attribute_key)', 200, () => sink.suggest({ field: 'attribute_key' }));
 const end = await sink.tailSpans({ limit: 0 });
-await time('tailSpans({ cursor: <end> }) (a poll, nothing new)', 300, () => sink.tailSpans({ cursor: end.cursor }));
+await time('tailSpans({ cursor: <end> }) (a poll, nothing new)', 300, () =>
+  sink.tailSpans({ cursor: end.cursor }),
+);
 await time('tailSpans({ limit: 100 }) (the newest 100)', 200, () => sink.tailSpans({ limit: 100 }));
 await time('storeStats()', 3, () => sink.storeStats());
 await sink.shutdown();
