@@ -100,6 +100,12 @@ export interface StoreDialect {
   // ---------------------------------------------------------------------------
   // Expressions
 
+  /**
+   * Appended to a correlated subquery that must run per outer row, stopping
+   * at its first match (PostgreSQL turns an EXISTS into a semi-join over
+   * every match unless it has an OFFSET; SQLite runs it per row already).
+   */
+  readonly perRowSubquery: RawBuilder<unknown> | null;
   /** A condition that never holds. */
   readonly never: RawBuilder<SqlBool>;
   /** The larger and the smaller of two values (SQLite's two-argument max/min). */

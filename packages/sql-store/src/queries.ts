@@ -149,7 +149,8 @@ export async function traceMatches(
     .whereRef('a0.span_rowid', '=', 's.id')
     .where(conditionSql(ctx.dialect, 'a0', first));
   for (const e of otherFiltersOnSameSpan(ctx, 'a0', rest)) spans = spans.where(e);
-  return sql<SqlBool>`exists ${spans}`;
+  const perRow = ctx.dialect.perRowSubquery;
+  return sql<SqlBool>`exists ${perRow ? spans.modifyEnd(perRow) : spans}`;
 }
 
 interface TraceRow {

@@ -100,6 +100,10 @@ export const postgresDialect: StoreDialect = {
   migrationBackfill: false,
 
   // Expressions.
+  // An OFFSET keeps the planner from pulling an EXISTS up into a semi-join
+  // (which would read every match before the first page): it stays a
+  // subplan that stops at the first match of each outer row.
+  perRowSubquery: sql`offset 0`,
   never: sql`false`,
   greatest: (a, b) => sql`greatest(${a}, ${b})`,
   least: (a, b) => sql`least(${a}, ${b})`,

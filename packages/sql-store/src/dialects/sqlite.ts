@@ -65,6 +65,7 @@ export const sqliteDialect: StoreDialect = {
   migrationBackfill: true,
 
   // Expressions.
+  perRowSubquery: null,
   never: sql`0`,
   greatest: (a, b) => sql`max(${a}, ${b})`,
   least: (a, b) => sql`min(${a}, ${b})`,
