@@ -3,6 +3,8 @@
 # Lint, typecheck, tests and package checks (publint, attw) run through turbo.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 source "$ROOT/scripts/lib/setup.sh"
+source "$ROOT/scripts/lib/postgres.sh"
+ensure_postgres_server
 pnpm install --frozen-lockfile --reporter=append-only
 # So that scripts/demo.sh, run later, knows that nothing needs installing.
 record_install

@@ -13,6 +13,8 @@ export interface LlamaStackConfig {
   readonly sinks?: readonly string[];
   /** The SQLite trace store. */
   readonly sqlite_db_path?: string;
+  /** The PostgreSQL trace store's connection string. */
+  readonly postgres_url?: string;
   /** `service.name` of what this process exports. */
   readonly service_name?: string;
   /** Base OTLP/HTTP URL (`/v1/traces`, `/v1/metrics` appended). */

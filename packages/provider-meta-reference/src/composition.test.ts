@@ -385,7 +385,7 @@ describe('several providers', () => {
       expect(error.message).toMatchInlineSnapshot(`
         "Invalid telemetry config (2 problems):
           - telemetry[0].config.level: Invalid option: expected one of "all"|"errors"
-          - telemetry[1].config.sinks[0]: unknown sink "sql"; expected one of: console, sqlite, otel, otel_trace, otel_metric"
+          - telemetry[1].config.sinks[0]: unknown sink "sql"; expected one of: console, sqlite, postgres, otel, otel_trace, otel_metric"
       `);
     } finally {
       unregister();

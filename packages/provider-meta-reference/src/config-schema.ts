@@ -16,6 +16,8 @@ export type MetaReferenceConfig = {
   readonly sinks: readonly string[];
   /** The SQLite trace store (read by the `sqlite` sink, which has Llama Stack's default). */
   readonly sqlite_db_path?: string;
+  /** The PostgreSQL trace store's connection string (read by the `postgres` sink). */
+  readonly postgres_url?: string;
   /** `service.name` of what this process exports. */
   readonly service_name?: string;
   /** Base OTLP/HTTP URL; `/v1/traces` and `/v1/metrics` are appended. */
@@ -32,6 +34,7 @@ export type MetaReferenceConfig = {
 export const META_REFERENCE_CONFIG_KEYS = Object.freeze([
   'sinks',
   'sqlite_db_path',
+  'postgres_url',
   'service_name',
   'otel_exporter_otlp_endpoint',
   'otel_endpoint',
@@ -140,6 +143,7 @@ export function createMetaReferenceConfigSchema(options: MetaReferenceSchemaOpti
   const shape = {
     sinks,
     sqlite_db_path: sqliteDbPath,
+    postgres_url: optionalString('a connection string such as postgres://user@host:5432/db'),
     service_name: optionalString('a service name'),
     otel_exporter_otlp_endpoint: optionalString('a URL such as http://localhost:4318'),
     otel_endpoint: optionalString('a URL such as http://localhost:4318/v1/traces'),
@@ -164,6 +168,7 @@ export function createMetaReferenceConfigSchema(options: MetaReferenceSchemaOpti
       } = { sinks: value.sinks };
       // An empty value means "not set", so the sinks' own default applies.
       if (value.sqlite_db_path) out.sqlite_db_path = value.sqlite_db_path;
+      if (value.postgres_url) out.postgres_url = value.postgres_url;
       if (value.service_name) out.service_name = value.service_name;
       for (const key of [
         'otel_exporter_otlp_endpoint',

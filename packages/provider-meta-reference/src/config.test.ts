@@ -308,7 +308,7 @@ describe('malformed configs: one error listing every problem, with its path and 
   it('1. an unknown sink names the allowed ones (and the likely one)', () => {
     expect(parse(entry({ sinks: ['console', 'sqlit'] }))).toMatchInlineSnapshot(`
       "Invalid telemetry config (1 problem):
-        - telemetry[0].config.sinks[1]: unknown sink "sqlit" (did you mean "sqlite"?); expected one of: console, sqlite, otel, otel_trace, otel_metric"
+        - telemetry[0].config.sinks[1]: unknown sink "sqlit" (did you mean "sqlite"?); expected one of: console, sqlite, postgres, otel, otel_trace, otel_metric"
     `);
   });
 
@@ -322,7 +322,7 @@ describe('malformed configs: one error listing every problem, with its path and 
   it('3. a sink name that is not a string', () => {
     expect(parse(entry({ sinks: ['console', { name: 'sqlite' }] }))).toMatchInlineSnapshot(`
       "Invalid telemetry config (1 problem):
-        - telemetry[0].config.sinks[1]: expected a sink name (one of: console, sqlite, otel, otel_trace, otel_metric), got a mapping"
+        - telemetry[0].config.sinks[1]: expected a sink name (one of: console, sqlite, postgres, otel, otel_trace, otel_metric), got a mapping"
     `);
   });
 
@@ -331,7 +331,7 @@ describe('malformed configs: one error listing every problem, with its path and 
       parse(entry({ sinks: 'otel', otel_endpiont: 'http://localhost:4318/v1/traces' })),
     ).toMatchInlineSnapshot(`
       "Invalid telemetry config (1 problem):
-        - telemetry[0].config.otel_endpiont: unknown key (did you mean "otel_endpoint"?); expected one of: sinks, sqlite_db_path, service_name, otel_exporter_otlp_endpoint, otel_endpoint, otel_trace_endpoint, otel_metric_endpoint"
+        - telemetry[0].config.otel_endpiont: unknown key (did you mean "otel_endpoint"?); expected one of: sinks, sqlite_db_path, postgres_url, service_name, otel_exporter_otlp_endpoint, otel_endpoint, otel_trace_endpoint, otel_metric_endpoint"
     `);
   });
 
@@ -353,7 +353,7 @@ describe('malformed configs: one error listing every problem, with its path and 
   it('7. a config block that is not a mapping', () => {
     expect(parse(entry('console,sqlite'))).toMatchInlineSnapshot(`
       "Invalid telemetry config (1 problem):
-        - telemetry[0].config: expected a mapping of config keys (sinks, sqlite_db_path, service_name, otel_exporter_otlp_endpoint, otel_endpoint, otel_trace_endpoint, otel_metric_endpoint), got "console,sqlite""
+        - telemetry[0].config: expected a mapping of config keys (sinks, sqlite_db_path, postgres_url, service_name, otel_exporter_otlp_endpoint, otel_endpoint, otel_trace_endpoint, otel_metric_endpoint), got "console,sqlite""
     `);
   });
 
@@ -450,9 +450,9 @@ describe('malformed configs: one error listing every problem, with its path and 
       "Invalid telemetry config (5 problems):
         - providers.telemetry[0].config.sinks: environment variable TELEMETRY_SINKS is not set: set it, or give a default with \${env.TELEMETRY_SINKS:=default}
         - providers.telemetry[0].config.service_name: expected a service name, got 7
-        - providers.telemetry[0].config.sqlite_path: unknown key (did you mean "sqlite_db_path"?); expected one of: sinks, sqlite_db_path, service_name, otel_exporter_otlp_endpoint, otel_endpoint, otel_trace_endpoint, otel_metric_endpoint
-        - providers.telemetry[1].config.sinks[1]: unknown sink "consol" (did you mean "console"?); expected one of: console, sqlite, otel, otel_trace, otel_metric
-        - providers.telemetry[1].config.color: unknown key; expected one of: sinks, sqlite_db_path, service_name, otel_exporter_otlp_endpoint, otel_endpoint, otel_trace_endpoint, otel_metric_endpoint"
+        - providers.telemetry[0].config.sqlite_path: unknown key (did you mean "sqlite_db_path"?); expected one of: sinks, sqlite_db_path, postgres_url, service_name, otel_exporter_otlp_endpoint, otel_endpoint, otel_trace_endpoint, otel_metric_endpoint
+        - providers.telemetry[1].config.sinks[1]: unknown sink "consol" (did you mean "console"?); expected one of: console, sqlite, postgres, otel, otel_trace, otel_metric
+        - providers.telemetry[1].config.color: unknown key; expected one of: sinks, sqlite_db_path, postgres_url, service_name, otel_exporter_otlp_endpoint, otel_endpoint, otel_trace_endpoint, otel_metric_endpoint"
     `);
   });
 
@@ -486,11 +486,11 @@ describe('the exported schema', () => {
     expect(result.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
       [
         'sinks.0',
-        'unknown sink "kafka"; expected one of: console, sqlite, otel, otel_trace, otel_metric',
+        'unknown sink "kafka"; expected one of: console, sqlite, postgres, otel, otel_trace, otel_metric',
       ],
       [
         'color',
-        'unknown key; expected one of: sinks, sqlite_db_path, service_name, otel_exporter_otlp_endpoint, otel_endpoint, otel_trace_endpoint, otel_metric_endpoint',
+        'unknown key; expected one of: sinks, sqlite_db_path, postgres_url, service_name, otel_exporter_otlp_endpoint, otel_endpoint, otel_trace_endpoint, otel_metric_endpoint',
       ],
     ]);
   });

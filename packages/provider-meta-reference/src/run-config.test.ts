@@ -123,8 +123,8 @@ telemetry:
     expect(error).toBeInstanceOf(TelemetryValidationError);
     expect(error.message.replace(scratch.path, '<dir>')).toMatchInlineSnapshot(`
       "Invalid telemetry config in <dir>/bad.yaml (4 problems):
-        - telemetry[0].config.sinks[1]: unknown sink "sqlight"; expected one of: console, sqlite, otel, otel_trace, otel_metric (line 8)
-        - telemetry[0].config.otel_endpiont: unknown key (did you mean "otel_endpoint"?); expected one of: sinks, sqlite_db_path, service_name, otel_exporter_otlp_endpoint, otel_endpoint, otel_trace_endpoint, otel_metric_endpoint (line 9)
+        - telemetry[0].config.sinks[1]: unknown sink "sqlight"; expected one of: console, sqlite, postgres, otel, otel_trace, otel_metric (line 8)
+        - telemetry[0].config.otel_endpiont: unknown key (did you mean "otel_endpoint"?); expected one of: sinks, sqlite_db_path, postgres_url, service_name, otel_exporter_otlp_endpoint, otel_endpoint, otel_trace_endpoint, otel_metric_endpoint (line 9)
         - telemetry[1].provider_id: required: a name for this provider, such as "meta-reference" (line 10)
         - telemetry[1].provider_type: unknown provider type "remote::kafka"; expected one of: inline::meta-reference (line 10)"
     `);

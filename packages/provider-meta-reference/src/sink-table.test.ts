@@ -6,7 +6,12 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type CompletedSpan, getGlobalTelemetry, TelemetryValidationError } from '@telemetry/core';
+import {
+  type CompletedSpan,
+  getGlobalTelemetry,
+  isTraceSearchStore,
+  TelemetryValidationError,
+} from '@telemetry/core';
 import { defineSink, z } from '@telemetry/core/sink';
 import { CaptureStream } from '@telemetry/core/testing';
 import {
@@ -140,6 +145,7 @@ describe('a sink type of your own, registered as a definition', () => {
     expect(Object.keys(BUILTIN_SINKS)).toEqual([
       'console',
       'sqlite',
+      'postgres',
       'otel',
       'otel_trace',
       'otel_metric',
@@ -286,5 +292,38 @@ describe('the built-in sinks come from the same table', () => {
     } finally {
       unregister();
     }
+  });
+});
+
+/** A Llama Stack `${env.NAME}` reference, written as the config file has it. */
+const envRef = (name: string) => `\${env.${name}}`;
+
+describe('the postgres sink, a row of the table like the others', () => {
+  it('reads postgres_url (with an env reference) and is validated with the rest of the config', async () => {
+    const error = await rejection(
+      createTelemetryFromConfig(
+        { sinks: 'console,postgres', postgres_url: envRef('TELEMETRY_POSTGRES_URL') },
+        { env: { TELEMETRY_POSTGRES_URL: 'mysql://app:secret@db/telemetry' } },
+      ),
+    );
+    expect(error.message).toMatchInlineSnapshot(`
+      "Invalid telemetry sink options (1 problem):
+        - postgres.options.connectionString: expected a connection string starting with postgres:// or postgresql://, got "mysql://***@db/telemetry""
+    `);
+    const missing = await rejection(createTelemetryFromConfig({ sinks: 'postgres' }, { env: {} }));
+    expect((missing as TelemetryValidationError).issues.map((i) => i.path)).toEqual([
+      'postgres.options.connectionString',
+    ]);
+    // Nothing listens on port 9: the sink is made, and connects when a write comes (retrying).
+    const telemetry = await createTelemetryFromConfig(
+      { sinks: ['postgres'], postgres_url: envRef('TELEMETRY_POSTGRES_URL'), service_name: 'api' },
+      {
+        env: { TELEMETRY_POSTGRES_URL: 'postgres://app@127.0.0.1:9/telemetry' },
+        sinkOptions: { postgres: { connectTimeoutMs: 200, retentionIntervalMs: 0 } },
+      },
+    );
+    expect(Object.keys(telemetry.stats().sinks)).toEqual(['postgres']);
+    expect(isTraceSearchStore(telemetry.store)).toBe(true);
+    await telemetry.shutdown();
   });
 });

@@ -37,6 +37,11 @@ export interface SinkOptions {
    */
   readonly sqlite?: Readonly<Record<string, unknown>>;
   /**
+   * Options of `@telemetry/sink-postgres`, over what the config says (e.g. `poolSize`, `maxSpans`).
+   * @default {}
+   */
+  readonly postgres?: Readonly<Record<string, unknown>>;
+  /**
    * Options of `@telemetry/sink-otel`, over what the config says (e.g. `headers`).
    * @default {}
    */
@@ -173,6 +178,11 @@ const BUILTIN_SINK_TYPES: readonly SinkTypeEntry[] = [
     'sqlite',
     '@telemetry/sink-sqlite',
     async () => (await import('@telemetry/sink-sqlite')).sqliteSink,
+  ),
+  builtin(
+    'postgres',
+    '@telemetry/sink-postgres',
+    async () => (await import('@telemetry/sink-postgres')).postgresSink,
   ),
   builtin(
     'otel',

@@ -1,10 +1,23 @@
-export type { JsonlDatasetWriterOptions } from './jsonl-dataset-writer.ts';
-export { createJsonlDatasetWriter } from './jsonl-dataset-writer.ts';
+export type {
+  JsonlDatasetWriterOptions,
+  MetricSeriesTable,
+  RetentionResult,
+  SpanEventsTable,
+  SpansTable,
+  SqliteDatabase as Database,
+  SqliteSpanAttributesTable as SpanAttributesTable,
+  TracesTable,
+} from '@telemetry/sql-store';
 export {
+  createJsonlDatasetWriter,
   MAX_REGEX_EXPANDED_SIZE,
   MAX_REGEX_LENGTH,
   MAX_REGEX_PROGRAM_SIZE,
-} from './label-matchers.ts';
+  MAX_UNIX_SECONDS,
+  QUERY_LIMITS,
+  ROOT_MARKERS,
+  TRACE_ORDER_FIELDS,
+} from '@telemetry/sql-store';
 export {
   createMigrator,
   MIGRATION_LOCK_TABLE,
@@ -14,17 +27,6 @@ export {
 } from './migrations.ts';
 export type { SqliteSinkOptions } from './options.ts';
 export { SqliteSinkOptionsSchema } from './options.ts';
-export { TRACE_ORDER_FIELDS } from './queries.ts';
-export type { RetentionResult } from './retention.ts';
-export { ROOT_MARKERS } from './roots.ts';
-export type {
-  Database,
-  MetricSeriesTable,
-  SpanAttributesTable,
-  SpanEventsTable,
-  SpansTable,
-  TracesTable,
-} from './schema.ts';
 export type { SqliteSink } from './sqlite-sink.ts';
 export {
   createSqliteSink,
@@ -32,4 +34,3 @@ export {
   SqliteSinkClosedError,
   sqliteSink,
 } from './sqlite-sink.ts';
-export { MAX_UNIX_SECONDS, QUERY_LIMITS } from './validation.ts';

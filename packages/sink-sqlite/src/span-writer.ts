@@ -4,11 +4,21 @@
  * prepared (compiling a query per row would cost more than the insert).
  */
 import type { CompletedSpan } from '@telemetry/core';
+import {
+  type Database,
+  encodeAttributeValue,
+  mergeTraceRow,
+  type PreparedSpan,
+  prepareSpan,
+  type SpanRowOptions,
+  type SqliteDatabase,
+  sqliteDialect,
+  TRACE_ROW_COLUMNS,
+  TraceAggregates,
+  ValueType,
+} from '@telemetry/sql-store';
 import type BetterSqlite3 from 'better-sqlite3';
-import { type CompiledQuery, type Kysely, sql } from 'kysely';
-import { encodeAttributeValue, ValueType } from './attribute-values.ts';
-import { isLocalRoot } from './roots.ts';
-import type { Database } from './schema.ts';
+import type { CompiledQuery, Kysely } from 'kysely';
 
 /** What one chunk did. */
 export interface ChunkResult {
@@ -18,38 +28,6 @@ export interface ChunkResult {
   readonly duplicates: number;
   /** Spans that could not be turned into rows (counted, skipped). */
   readonly invalid: readonly CompletedSpan[];
-}
-
-interface PreparedSpan {
-  readonly span: CompletedSpan;
-  readonly attributesJson: string;
-  readonly expiresAt: number;
-  readonly isRoot: boolean;
-  /** Its `service.name` attribute (from an OTLP resource), else the writer's service. */
-  readonly service: string;
-  readonly events: readonly PreparedEvent[];
-}
-
-interface PreparedEvent {
-  readonly name: string;
-  readonly timestamp: number;
-  readonly attributesJson: string;
-  readonly metric?: {
-    readonly name: string;
-    readonly unit: string;
-    readonly labels: string;
-    readonly value: number;
-  };
-}
-
-interface TraceAggregate {
-  start: number;
-  end: number;
-  root: PreparedSpan | null;
-  /** The first span's service: the trace's until its root is written. */
-  service: string;
-  spans: number;
-  errors: number;
 }
 
 /**
@@ -73,22 +51,7 @@ function marker(name: string): string {
   return `\u0000${name}`;
 }
 
-/** Canonical label set of a metric event: sorted by name, values as strings, nulls left out. */
-export function canonicalLabels(attributes: Readonly<Record<string, unknown>> | undefined): string {
-  if (!attributes) return '[]';
-  const pairs: [string, string][] = [];
-  for (const key of Object.keys(attributes).sort()) {
-    const value = attributes[key];
-    if (value === null || value === undefined) continue;
-    pairs.push([key, typeof value === 'string' ? value : JSON.stringify(value)]);
-  }
-  return JSON.stringify(pairs);
-}
-
-export interface SpanWriterOptions {
-  readonly serviceName: string;
-  readonly defaultTtlSeconds: number;
-}
+export type SpanWriterOptions = SpanRowOptions;
 
 export class SpanWriter {
   readonly #insertSpan: BetterSqlite3.Statement;
@@ -100,7 +63,7 @@ export class SpanWriter {
   readonly #transaction: BetterSqlite3.Transaction<(spans: readonly PreparedSpan[]) => ChunkResult>;
   readonly #options: SpanWriterOptions;
 
-  constructor(raw: BetterSqlite3.Database, db: Kysely<Database>, options: SpanWriterOptions) {
+  constructor(raw: BetterSqlite3.Database, db: Kysely<SqliteDatabase>, options: SpanWriterOptions) {
     this.#options = options;
     const m = marker;
     const spanColumns = [
@@ -151,48 +114,14 @@ export class SpanWriter {
         .compile(),
       eventColumns,
     );
-    const traceColumns = [
-      'trace_id',
-      'service_name',
-      'root_span_id',
-      'root_name',
-      'start_time',
-      'end_time',
-      'span_count',
-      'error_count',
-    ] as const;
-    // Two candidates (another batch, another process): a span without a
-    // parent beats a marked local root under a remote parent, then the earlier.
-    const chosenRoot = sql<string | null>`case
-              when traces.root_span_id is null then excluded.root_span_id
-              when excluded.root_span_id is null or excluded.root_span_id = traces.root_span_id then traces.root_span_id
-              else coalesce((select s.span_id from spans s
-                where s.span_id in (traces.root_span_id, excluded.root_span_id)
-                order by s.parent_span_id is not null, s.start_time, s.span_id limit 1), excluded.root_span_id)
-            end`;
-    // The root's name and service come with it (the trace's service is its root's).
-    const newRootWins = sql`excluded.root_span_id is not null
-              and excluded.root_span_id is not traces.root_span_id
-              and (${chosenRoot}) = excluded.root_span_id`;
     this.#upsertTrace = prepareCompiled(
       raw,
-      db
+      (db as unknown as Kysely<Database>)
         .insertInto('traces')
-        .values(Object.fromEntries(traceColumns.map((c) => [c, m(c)])) as never)
-        .onConflict((oc) =>
-          oc.column('trace_id').doUpdateSet({
-            service_name: sql`case when ${newRootWins} then excluded.service_name
-              else coalesce(traces.service_name, excluded.service_name) end`,
-            root_name: sql`case when ${newRootWins} then excluded.root_name else traces.root_name end`,
-            start_time: sql`min(traces.start_time, excluded.start_time)`,
-            end_time: sql`max(traces.end_time, excluded.end_time)`,
-            root_span_id: chosenRoot,
-            span_count: sql`traces.span_count + excluded.span_count`,
-            error_count: sql`traces.error_count + excluded.error_count`,
-          }),
-        )
+        .values(Object.fromEntries(TRACE_ROW_COLUMNS.map((c) => [c, m(c)])) as never)
+        .onConflict(mergeTraceRow(sqliteDialect))
         .compile(),
-      traceColumns,
+      TRACE_ROW_COLUMNS,
     );
     const seriesColumns = ['metric', 'unit', 'labels'] as const;
     this.#findSeries = prepareCompiled(
@@ -227,7 +156,7 @@ export class SpanWriter {
     const prepared: PreparedSpan[] = [];
     const invalid: CompletedSpan[] = [];
     for (const span of spans) {
-      const p = this.#prepare(span);
+      const p = prepareSpan(span, this.#options);
       if (p) prepared.push(p);
       else invalid.push(span);
     }
@@ -236,62 +165,8 @@ export class SpanWriter {
     return { ...result, invalid };
   }
 
-  /** Everything that can fail on bad input happens here, before the transaction. */
-  #prepare(span: CompletedSpan): PreparedSpan | null {
-    try {
-      if (typeof span.span_id !== 'string' || typeof span.trace_id !== 'string') return null;
-      if (!Number.isFinite(span.start_time) || !Number.isFinite(span.end_time)) return null;
-      const attributes = span.attributes ?? {};
-      const ttl =
-        typeof span.ttl_seconds === 'number' &&
-        span.ttl_seconds > 0 &&
-        Number.isFinite(span.ttl_seconds)
-          ? span.ttl_seconds
-          : this.#options.defaultTtlSeconds;
-      if (typeof span.name !== 'string') return null;
-      const events: PreparedEvent[] = [];
-      for (const event of span.events ?? []) {
-        // A NULL time would fail the whole transaction: refuse the span instead.
-        if (!Number.isFinite(event.timestamp)) return null;
-        if (event.type === 'metric') {
-          if (typeof event.metric !== 'string' || typeof event.unit !== 'string') return null;
-          const labels = event.attributes ?? {};
-          events.push({
-            name: `metric.${event.metric}`,
-            timestamp: event.timestamp,
-            attributesJson: JSON.stringify({ ...labels, value: event.value, unit: event.unit }),
-            metric: {
-              name: event.metric,
-              unit: event.unit,
-              labels: canonicalLabels(labels),
-              value: event.value,
-            },
-          });
-        } else {
-          events.push({
-            name: event.type,
-            timestamp: event.timestamp,
-            attributesJson: logJson(event.attributes, event.message, event.severity),
-          });
-        }
-      }
-      const service = attributes['service.name'];
-      return {
-        span,
-        attributesJson: JSON.stringify(attributes),
-        expiresAt: Math.round(span.end_time + ttl * 1_000_000),
-        isRoot: isLocalRoot(attributes, span.parent_span_id),
-        service:
-          typeof service === 'string' && service !== '' ? service : this.#options.serviceName,
-        events,
-      };
-    } catch {
-      return null;
-    }
-  }
-
   #writePrepared(spans: readonly PreparedSpan[]): Omit<ChunkResult, 'invalid'> {
-    const traces = new Map<string, TraceAggregate>();
+    const traces = new TraceAggregates();
     const series = new Map<string, number>();
     let written = 0;
     let duplicates = 0;
@@ -340,35 +215,18 @@ export class SpanWriter {
           e.metric ? e.metric.value : null,
         );
       }
-      const failed = s.status === 'error' ? 1 : 0;
-      const t = traces.get(s.trace_id);
-      if (!t) {
-        traces.set(s.trace_id, {
-          start: s.start_time,
-          end: s.end_time,
-          root: p.isRoot ? p : null,
-          service: p.service,
-          spans: 1,
-          errors: failed,
-        });
-      } else {
-        if (s.start_time < t.start) t.start = s.start_time;
-        if (s.end_time > t.end) t.end = s.end_time;
-        if (p.isRoot && (t.root === null || betterRoot(p, t.root))) t.root = p;
-        t.spans++;
-        t.errors += failed;
-      }
+      traces.add(p);
     }
-    for (const [traceId, t] of traces) {
+    for (const t of traces.rows()) {
       this.#upsertTrace.run(
-        traceId,
-        t.root ? t.root.service : t.service,
-        t.root?.span.span_id ?? null,
-        t.root?.span.name ?? null,
-        t.start,
-        t.end,
-        t.spans,
-        t.errors,
+        t.trace_id,
+        t.service_name,
+        t.root_span_id,
+        t.root_name,
+        t.start_time,
+        t.end_time,
+        t.span_count,
+        t.error_count,
       );
     }
     return { written, duplicates };
@@ -412,28 +270,4 @@ function insertAttribute(
       }
   }
   statement.run(rowid, key, ValueType.null, null);
-}
-
-/** A log's attributes as the reference stores them: its own, then message and severity. */
-function logJson(
-  attributes: Readonly<Record<string, unknown>> | undefined,
-  message: string,
-  severity: string,
-): string {
-  let empty = true;
-  for (const _ in attributes) {
-    empty = false;
-    break;
-  }
-  if (empty) return JSON.stringify({ message, severity });
-  return JSON.stringify({ ...attributes, message, severity });
-}
-
-/** The same preference as the trace upsert: no parent first, then the earlier start, then the id. */
-function betterRoot(a: PreparedSpan, b: PreparedSpan): boolean {
-  const aTop = !a.span.parent_span_id;
-  const bTop = !b.span.parent_span_id;
-  if (aTop !== bTop) return aTop;
-  if (a.span.start_time !== b.span.start_time) return a.span.start_time < b.span.start_time;
-  return a.span.span_id < b.span.span_id;
 }

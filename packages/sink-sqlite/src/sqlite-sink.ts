@@ -1,68 +1,33 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import {
-  type GetSpanTreeParams,
-  GetSpanTreeParamsSchema,
-  type MetricSeries,
-  type QueryMetricsParams,
-  QueryMetricsParamsSchema,
-  type QuerySpansParams,
-  QuerySpansParamsSchema,
-  type QueryTracesParams,
-  QueryTracesParamsSchema,
-  type SaveSpansToDatasetParams,
-  SaveSpansToDatasetParamsSchema,
-  type Span,
-  SpanIdSchema,
-  type SpanWithStatus,
-  type Trace,
-  TraceIdSchema,
-} from '@telemetry/core';
 import {
   type CompletedSpan,
   type DatasetWriter,
   defineSink,
   eventCountOf,
-  formatPath,
-  type PruneParams,
-  PruneParamsSchema,
   type PruneResult,
-  parseSearchParams,
   RetryableSinkError,
-  SEARCH_LIMITS,
   type SinkContext,
-  type SpanEvents,
-  type SpanEventsParams,
-  SpanEventsParamsSchema,
-  type StoreStats,
-  type Suggestions,
-  type SuggestParams,
-  SuggestParamsSchema,
-  type TailSpansParams,
-  TailSpansParamsSchema,
-  type TailSpansResult,
   TelemetryConfigError,
   TelemetryError,
   type TelemetrySink,
-  TelemetryValidationError,
-  type TraceDetail,
-  type TraceDetailParams,
-  TraceDetailParamsSchema,
-  type TraceSearchParams,
-  TraceSearchParamsSchema,
-  type TraceSearchResult,
   type TraceSearchStore,
   type TraceStore,
   type TraceStoreAdmin,
-  type ValidationIssue,
 } from '@telemetry/core/sink';
+import {
+  type PruneRequest,
+  prune,
+  type QueryContext,
+  Retention,
+  type RetentionResult,
+  type SqliteDatabase,
+  SqlTraceStore,
+} from '@telemetry/sql-store';
 import Sqlite from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
-import * as admin from './admin.ts';
+import { type CompiledQuery, Kysely, SqliteDialect } from 'kysely';
 import { Checkpointer } from './checkpointer.ts';
-import { compileMatchers } from './label-matchers.ts';
-import { granularitySeconds, queryMetrics } from './metrics.ts';
 import { createMigrator } from './migrations.ts';
 import {
   type ResolvedOptions,
@@ -70,25 +35,8 @@ import {
   SqliteSinkOptionsSchema,
   sqliteOptionsFromConfig,
 } from './options.ts';
-import * as queries from './queries.ts';
-import { createQueryContext, type QueryContext } from './query-context.ts';
-import { Retention, type RetentionResult } from './retention.ts';
-import { setField } from './rows.ts';
-import type { Database } from './schema.ts';
-import * as search from './search.ts';
-import * as spanEvents from './span-events.ts';
 import { SpanWriter } from './span-writer.ts';
-import * as suggestions from './suggest.ts';
-import * as tail from './tail.ts';
-import {
-  checkListSizes,
-  MAX_UNIX_SECONDS,
-  paramIssues,
-  parseArgument,
-  parseParams,
-  preview,
-  QUERY_LIMITS,
-} from './validation.ts';
+import { createQueryContext, runAtomically, StatementCache } from './sqlite-context.ts';
 
 /**
  * A telemetry sink that stores completed spans, their logs and their metrics
@@ -185,7 +133,7 @@ function openDatabase(options: ResolvedOptions): Sqlite.Database {
  * opening a new file at once would both try to create the tables. The second
  * waits here, then finds nothing left to do.
  */
-async function migrate(raw: Sqlite.Database, db: Kysely<Database>): Promise<void> {
+async function migrate(raw: Sqlite.Database, db: Kysely<SqliteDatabase>): Promise<void> {
   raw.exec('BEGIN IMMEDIATE');
   try {
     const { error } = await createMigrator(db).migrateToLatest();
@@ -197,12 +145,32 @@ async function migrate(raw: Sqlite.Database, db: Kysely<Database>): Promise<void
   }
 }
 
-class SqliteSinkImpl implements SqliteSink {
+/** Bytes the store takes: the database file and its WAL (pages, for `:memory:`). */
+function storeSize(raw: Sqlite.Database, path: string): number {
+  if (path === ':memory:') {
+    return (
+      (raw.pragma('page_count', { simple: true }) as number) *
+      (raw.pragma('page_size', { simple: true }) as number)
+    );
+  }
+  let bytes = 0;
+  for (const file of [path, `${path}-wal`]) {
+    try {
+      bytes += statSync(file).size;
+    } catch {
+      // No WAL file (checkpointed and removed): nothing to add.
+    }
+  }
+  return bytes;
+}
+
+class SqliteSinkImpl extends SqlTraceStore implements SqliteSink {
   readonly name: string;
   readonly path: string;
   readonly #options: ResolvedOptions;
   readonly #raw: Sqlite.Database;
-  readonly #db: Kysely<Database>;
+  readonly #db: Kysely<SqliteDatabase>;
+  readonly #statements: StatementCache;
   readonly #ready: Promise<void>;
   #writer: SpanWriter | undefined;
   #retention: Retention | undefined;
@@ -219,12 +187,14 @@ class SqliteSinkImpl implements SqliteSink {
   #spansSinceCheckpoint = 0;
 
   constructor(options: ResolvedOptions, context: SinkContext) {
+    super();
     this.#options = options;
     this.#context = context;
     this.name = options.name;
     this.path = options.path;
     this.#raw = openDatabase(options);
-    this.#db = new Kysely<Database>({ dialect: new SqliteDialect({ database: this.#raw }) });
+    this.#db = new Kysely<SqliteDatabase>({ dialect: new SqliteDialect({ database: this.#raw }) });
+    this.#statements = new StatementCache(this.#raw);
     this.#ready = this.#open();
     // Failures surface through whenReady(), writes and queries; never as an unhandled rejection.
     this.#ready.catch(() => {});
@@ -243,14 +213,17 @@ class SqliteSinkImpl implements SqliteSink {
       serviceName: this.#options.serviceName,
       defaultTtlSeconds: this.#options.ttlSeconds,
     });
-    this.#retention = new Retention(this.#raw, this.#db);
-    this.#queries = createQueryContext(this.#raw, this.#db);
+    this.#queries = createQueryContext(this.#db, this.#statements);
+    this.#retention = new Retention(this.#queries, {
+      atomically: (statements) => this.#atomically(statements),
+      deleted: (spans) => {
+        this.#spansSinceCheckpoint += spans * DELETED_SPAN_WEIGHT;
+      },
+    });
     if (this.path !== ':memory:' && !this.#closed) this.#startCheckpointer();
-    await this.#retention.purgeExpired(Date.now() * 1000, this.#chunkRunner);
+    await this.#retention.purgeExpired(Date.now() * 1000);
     if (this.#options.maxSpans !== undefined) {
-      this.#spanCount = (
-        await this.#retention.enforceCap(this.#options.maxSpans, this.#chunkRunner)
-      ).remaining;
+      this.#spanCount = (await this.#retention.enforceCap(this.#options.maxSpans)).remaining;
     }
     if (this.#options.retentionIntervalMs > 0 && !this.#closed) {
       this.#timer = setInterval(() => {
@@ -293,12 +266,11 @@ class SqliteSinkImpl implements SqliteSink {
     this.#context.reportError(error);
   }
 
-  readonly #chunkRunner = async (chunk: () => number): Promise<number> => {
+  /** One deleting transaction of retention: paced by WAL checkpoints, retried while another writer holds the lock. */
+  async #atomically(statements: readonly CompiledQuery[]): Promise<readonly number[]> {
     await this.#checkpointIfDue();
-    const deleted = await this.#withBusyRetry(chunk);
-    this.#spansSinceCheckpoint += deleted * DELETED_SPAN_WEIGHT;
-    return deleted;
-  };
+    return this.#withBusyRetry(() => runAtomically(this.#raw, this.#statements, statements));
+  }
 
   async #checkpointIfDue(): Promise<void> {
     if (this.#checkpointer && this.#spansSinceCheckpoint >= SPANS_PER_CHECKPOINT) {
@@ -373,7 +345,7 @@ class SqliteSinkImpl implements SqliteSink {
     }
     if (this.#options.maxSpans !== undefined && written > 0) {
       if (this.#spanCount > this.#options.maxSpans) {
-        const cap = await this.#retention!.enforceCap(this.#options.maxSpans, this.#chunkRunner);
+        const cap = await this.#retention!.enforceCap(this.#options.maxSpans);
         this.#spanCount = cap.remaining;
       }
     }
@@ -402,8 +374,8 @@ class SqliteSinkImpl implements SqliteSink {
   purgeExpired(): Promise<RetentionResult> {
     return this.#track(
       (async () => {
-        await this.#usable();
-        const result = await this.#retention!.purgeExpired(Date.now() * 1000, this.#chunkRunner);
+        await this.usable();
+        const result = await this.#retention!.purgeExpired(Date.now() * 1000);
         if (this.#options.maxSpans !== undefined)
           this.#spanCount = Math.max(0, this.#spanCount - result.deletedSpans);
         return result;
@@ -431,265 +403,53 @@ class SqliteSinkImpl implements SqliteSink {
     return this.shutdown();
   }
 
-  async #usable(): Promise<QueryContext> {
+  // ---------------------------------------------------------------------------
+  // The query side is SqlTraceStore's (@telemetry/sql-store); these are its hooks.
+
+  protected async usable(): Promise<QueryContext> {
     if (this.#closed) throw new SqliteSinkClosedError(this.name);
     await this.#ready;
     if (this.#closed) throw new SqliteSinkClosedError(this.name);
     return this.#queries!;
   }
 
-  // ---------------------------------------------------------------------------
-  // TraceStore
-
-  async queryTraces(params?: QueryTracesParams): Promise<Trace[]> {
-    const what = 'queryTraces parameters';
-    checkListSizes(params, what, [
-      ['attribute_filters', QUERY_LIMITS.attributeFilters],
-      ['order_by', QUERY_LIMITS.orderBy],
-    ]);
-    const p = parseParams(QueryTracesParamsSchema, params, what, (d) => [
-      ...filterIssues(d.attribute_filters ?? []),
-      ...orderIssues(d.order_by ?? []),
-    ]);
-    const ctx = await this.#usable();
-    return queries.queryTraces(ctx, {
-      filters: p.attribute_filters ?? [],
-      limit: p.limit ?? 100,
-      offset: p.offset ?? 0,
-      order: p.order_by?.length
-        ? queries.parseTraceOrder(p.order_by).order
-        : [{ field: 'start_time', descending: false }],
-    });
+  protected closedError(): Error {
+    return new SqliteSinkClosedError(this.name);
   }
 
-  async getTrace(traceId: string): Promise<Trace> {
-    const id = parseArgument(TraceIdSchema, traceId, 'getTrace argument', 'trace_id');
-    return queries.getTrace(await this.#usable(), id);
+  protected isClosed(): boolean {
+    return this.#closed;
   }
 
-  async getSpan(traceId: string, spanId: string): Promise<Span> {
-    const ids = parseIds(traceId, spanId, 'getSpan arguments');
-    return queries.getSpan(await this.#usable(), ids.traceId, ids.spanId);
+  protected defaultDatasetWriter(): DatasetWriter | undefined {
+    return this.#options.datasetWriter;
   }
 
-  async getSpanTree(
-    spanId: string,
-    params?: GetSpanTreeParams,
-  ): Promise<Record<string, SpanWithStatus>> {
-    const id = parseArgument(SpanIdSchema, spanId, 'getSpanTree argument', 'span_id');
-    const what = 'getSpanTree parameters';
-    checkListSizes(params, what, [['attributes_to_return', QUERY_LIMITS.attributeKeys]]);
-    const p = parseParams(GetSpanTreeParamsSchema, params, what);
-    return queries.getSpanTree(
-      await this.#usable(),
-      id,
-      p.attributes_to_return ?? null,
-      p.max_depth ?? null,
-    );
+  protected readonly datasetWriterExample =
+    "createSqliteSink({ datasetWriter: createJsonlDatasetWriter({ directory: './datasets' }) })";
+
+  protected async storeSizeBytes(): Promise<number> {
+    return storeSize(this.#raw, this.path);
   }
 
-  async querySpans(params: QuerySpansParams): Promise<Span[]> {
-    const what = 'querySpans parameters';
-    checkListSizes(params, what, [
-      ['attribute_filters', QUERY_LIMITS.attributeFilters],
-      ['attributes_to_return', QUERY_LIMITS.attributeKeys],
-    ]);
-    const p = parseParams(QuerySpansParamsSchema, params, what, (d) =>
-      filterIssues(d.attribute_filters),
-    );
-    return queries.querySpans(await this.#usable(), {
-      filters: p.attribute_filters,
-      attributesToReturn: p.attributes_to_return ?? null,
-      maxDepth: p.max_depth ?? null,
-      limit: p.limit ?? null,
-      offset: p.offset ?? 0,
-    });
-  }
-
-  async saveSpansToDataset(
-    params: SaveSpansToDatasetParams,
-    writer?: DatasetWriter,
-  ): Promise<void> {
-    const what = 'saveSpansToDataset parameters';
-    checkListSizes(params, what, [
-      ['attribute_filters', QUERY_LIMITS.attributeFilters],
-      ['attributes_to_save', QUERY_LIMITS.attributeKeys],
-    ]);
-    const p = parseParams(SaveSpansToDatasetParamsSchema, params, what, (d) =>
-      filterIssues(d.attribute_filters),
-    );
-    const target = writer ?? this.#options.datasetWriter;
-    if (!target) {
-      throw new TelemetryConfigError(
-        'saveSpansToDataset() needs a dataset writer: pass one as its second argument, or create the sink with ' +
-          "createSqliteSink({ datasetWriter: createJsonlDatasetWriter({ directory: './datasets' }) }).",
-      );
-    }
-    const keys = [...new Set(p.attributes_to_save)];
-    const walk = new queries.SpanWalk(await this.#usable(), {
-      filters: p.attribute_filters,
-      attributesToReturn: keys,
-      maxDepth: p.max_depth ?? null,
-      limit: null,
-      offset: 0,
-    });
-    // A page at a time: memory follows the page, not the dataset, and the
-    // event loop runs while the writer appends.
-    for (let first = true; ; first = false) {
-      if (this.#closed) throw new SqliteSinkClosedError(this.name);
-      const spans = walk.next(DATASET_PAGE_ROWS);
-      // The first page goes to the writer even when empty: it validates the dataset id.
-      if (spans.length === 0 && !first) break;
-      const rows = spans.map((span) => {
-        const row: Record<string, unknown> = {
-          trace_id: span.trace_id,
-          span_id: span.span_id,
-          parent_span_id: span.parent_span_id ?? null,
-          name: span.name,
-          start_time: span.start_time,
-          end_time: span.end_time,
-        };
-        for (const key of keys) setField(row, key, span.attributes?.[key] ?? null);
-        return row;
-      });
-      await target.appendRows(p.dataset_id, rows);
-      if (spans.length < DATASET_PAGE_ROWS) break;
-    }
-  }
-
-  async queryMetrics(metricName: string, params: QueryMetricsParams): Promise<MetricSeries[]> {
-    const what = 'queryMetrics parameters';
-    // The name is checked with the parameters, so one error lists every problem.
-    const nameIssues: ValidationIssue[] =
-      typeof metricName === 'string' && metricName !== ''
-        ? []
-        : [{ path: 'metric_name', message: 'expected a non-empty metric name' }];
-    checkListSizes(params, what, [['label_matchers', QUERY_LIMITS.labelMatchers]]);
-    const parsed = QueryMetricsParamsSchema.safeParse(params ?? {});
-    if (!parsed.success) {
-      throw new TelemetryValidationError(what, [...nameIssues, ...paramIssues(parsed.error)]);
-    }
-    const p = parsed.data;
-    const issues = [...nameIssues];
-    for (const field of ['start_time', 'end_time'] as const) {
-      const value = p[field];
-      if (value != null && value > MAX_UNIX_SECONDS) {
-        issues.push({
-          path: field,
-          message: `expected unix seconds up to ${MAX_UNIX_SECONDS} (9999-12-31T23:59:59Z), got ${value}`,
-        });
-      }
-    }
-    if (p.end_time != null && p.start_time > p.end_time) {
-      issues.push({
-        path: 'start_time',
-        message: `expected at most end_time (${p.end_time}), got ${p.start_time}`,
-      });
-    }
-    if (p.granularity && granularitySeconds(p.granularity) > MAX_UNIX_SECONDS) {
-      issues.push({
-        path: 'granularity',
-        message: `expected at most ${MAX_UNIX_SECONDS} seconds, got ${preview(p.granularity)}`,
-      });
-    }
-    const { compiled, bad } = compileMatchers(p.label_matchers ?? []);
-    for (const b of bad) {
-      issues.push({ path: formatPath(['label_matchers', b.index, 'value']), message: b.message });
-    }
-    if (issues.length > 0) throw new TelemetryValidationError(what, issues);
-    return queryMetrics(await this.#usable(), {
-      metric: metricName,
-      queryType: p.query_type,
-      startTime: p.start_time,
-      endTime: p.end_time ?? Math.floor(Date.now() / 1000),
-      granularity: p.granularity ?? null,
-      matchers: compiled,
-    });
-  }
-
-  // ---------------------------------------------------------------------------
-  // TraceSearchStore (search.ts, span-events.ts, suggest.ts, tail.ts)
-
-  async searchTraces(params?: TraceSearchParams): Promise<TraceSearchResult> {
-    const p = parseSearchParams(TraceSearchParamsSchema, params, 'searchTraces parameters');
-    return search.searchTraces(await this.#usable(), p);
-  }
-
-  async getTraceDetail(traceId: string, params?: TraceDetailParams): Promise<TraceDetail> {
-    const id = parseArgument(TraceIdSchema, traceId, 'getTraceDetail argument', 'trace_id');
-    const p = parseSearchParams(TraceDetailParamsSchema, params, 'getTraceDetail parameters');
-    return spanEvents.getTraceDetail(
-      await this.#usable(),
-      id,
-      p.limit ?? SEARCH_LIMITS.detailSpans.default,
-      p.event_limit ?? SEARCH_LIMITS.detailEvents.default,
-    );
-  }
-
-  async getSpanEvents(
-    traceId: string,
-    spanId: string,
-    params?: SpanEventsParams,
-  ): Promise<SpanEvents> {
-    const ids = parseIds(traceId, spanId, 'getSpanEvents arguments');
-    const p = parseSearchParams(SpanEventsParamsSchema, params, 'getSpanEvents parameters');
-    return spanEvents.getSpanEvents(
-      await this.#usable(),
-      ids.traceId,
-      ids.spanId,
-      p.limit ?? SEARCH_LIMITS.spanEvents.default,
-    );
-  }
-
-  async suggest(params: SuggestParams): Promise<Suggestions> {
-    const p = parseSearchParams(SuggestParamsSchema, params, 'suggest parameters');
-    return suggestions.suggest(await this.#usable(), {
-      field: p.field,
-      prefix: p.prefix ?? '',
-      service: p.service ?? null,
-      limit: p.limit ?? SEARCH_LIMITS.suggestions.default,
-    });
-  }
-
-  async tailSpans(params?: TailSpansParams): Promise<TailSpansResult> {
-    const p = parseSearchParams(TailSpansParamsSchema, params, 'tailSpans parameters');
-    return tail.tailSpans(
-      await this.#usable(),
-      p.cursor ?? null,
-      p.limit ?? SEARCH_LIMITS.tail.default,
-    );
-  }
-
-  // ---------------------------------------------------------------------------
-  // TraceStoreAdmin (admin.ts)
-
-  async storeStats(): Promise<StoreStats> {
-    return admin.storeStats(await this.#usable(), this.#raw, this.path);
-  }
-
-  prune(params: PruneParams): Promise<PruneResult> {
-    let p: ReturnType<typeof PruneParamsSchema.parse>;
-    try {
-      p = parseSearchParams(PruneParamsSchema, params, 'prune parameters');
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  protected runPrune(request: PruneRequest): Promise<PruneResult> {
     return this.#track(
       (async () => {
-        await this.#usable();
-        const result = await admin.prune(
+        await this.usable();
+        const result = await prune(
           {
-            raw: this.#raw,
-            path: this.path,
             retention: this.#retention!,
-            run: this.#chunkRunner,
-            retry: (fn) => this.#withBusyRetry(fn),
+            sizeBytes: async () => storeSize(this.#raw, this.path),
+            vacuum: async () => {
+              await this.#withBusyRetry(() => this.#raw.exec('VACUUM'));
+              // VACUUM writes the whole database through the WAL: fold it back in and
+              // truncate it, so the file system gets the space now.
+              if (this.path !== ':memory:') {
+                await this.#withBusyRetry(() => this.#raw.pragma('wal_checkpoint(TRUNCATE)'));
+              }
+            },
           },
-          {
-            olderThan: p.older_than ?? null,
-            keepSpans: p.keep_spans ?? null,
-            vacuum: p.vacuum ?? false,
-          },
+          request,
         );
         if (this.#options.maxSpans !== undefined)
           this.#spanCount = Math.max(0, this.#spanCount - result.deleted_spans);
@@ -699,52 +459,12 @@ class SqliteSinkImpl implements SqliteSink {
   }
 }
 
-/** A trace id and a span id, both checked (one error names both when both are bad). */
-function parseIds(traceId: unknown, spanId: unknown, what: string) {
-  const issues: ValidationIssue[] = [];
-  const t = TraceIdSchema.safeParse(traceId);
-  const s = SpanIdSchema.safeParse(spanId);
-  if (!t.success)
-    issues.push({ path: 'trace_id', message: t.error.issues[0]?.message ?? 'invalid' });
-  if (!s.success)
-    issues.push({ path: 'span_id', message: s.error.issues[0]?.message ?? 'invalid' });
-  if (!t.success || !s.success) throw new TelemetryValidationError(what, issues);
-  return { traceId: t.data, spanId: s.data };
-}
-
-/** Rows per `appendRows` call of `saveSpansToDataset`. */
-const DATASET_PAGE_ROWS = 1_000;
-
 function safeEventCount(span: CompletedSpan): number {
   try {
     return eventCountOf(span);
   } catch {
     return 2;
   }
-}
-
-/**
- * Comparisons need an ordered value: `gt`/`lt` against null or an array mean
- * nothing (arrays compare only for equality, with array attributes).
- */
-function filterIssues(filters: readonly { op: string; value: unknown }[]): ValidationIssue[] {
-  const issues: ValidationIssue[] = [];
-  filters.forEach((f, i) => {
-    if ((f.op === 'gt' || f.op === 'lt') && (f.value === null || Array.isArray(f.value))) {
-      issues.push({
-        path: formatPath(['attribute_filters', i, 'value']),
-        message: `'${f.op}' needs a string, number or boolean to compare with, got ${f.value === null ? 'null' : 'an array'}`,
-      });
-    }
-  });
-  return issues;
-}
-
-function orderIssues(orderBy: readonly string[]): ValidationIssue[] {
-  return queries.parseTraceOrder(orderBy).bad.map((i) => ({
-    path: formatPath(['order_by', i]),
-    message: `expected one of ${queries.TRACE_ORDER_FIELDS.join(', ')} (prefix '-' for descending), got ${preview(orderBy[i])}`,
-  }));
 }
 
 /**

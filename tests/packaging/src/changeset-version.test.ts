@@ -70,7 +70,9 @@ describe('changeset version: independent versions', () => {
       '@telemetry/server': '0.1.0',
       '@telemetry/sink-console': '0.1.0',
       '@telemetry/sink-otel': '0.1.0',
+      '@telemetry/sink-postgres': '0.1.0',
       '@telemetry/sink-sqlite': '0.1.0',
+      '@telemetry/sql-store': '0.1.0',
     });
   });
 
@@ -81,7 +83,9 @@ describe('changeset version: independent versions', () => {
       '@telemetry/server': '0.1.0',
       '@telemetry/sink-console': '0.1.0',
       '@telemetry/sink-otel': '0.1.0',
+      '@telemetry/sink-postgres': '0.1.0',
       '@telemetry/sink-sqlite': '0.2.0',
+      '@telemetry/sql-store': '0.1.0',
     });
   });
 
@@ -90,7 +94,9 @@ describe('changeset version: independent versions', () => {
     expect(versions['@telemetry/core']).toBe('1.0.0');
     for (const name of [
       '@telemetry/sink-console',
+      '@telemetry/sql-store',
       '@telemetry/sink-sqlite',
+      '@telemetry/sink-postgres',
       '@telemetry/sink-otel',
       '@telemetry/provider-meta-reference',
       '@telemetry/server',

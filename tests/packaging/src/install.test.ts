@@ -19,13 +19,16 @@ const repoRoot = resolve(import.meta.dirname, '../../..');
 const PACKAGES = [
   'core',
   'sink-console',
+  'sql-store',
   'sink-sqlite',
+  'sink-postgres',
   'sink-otel',
   'provider-meta-reference',
   'server',
 ];
 const HEAVY = [
   'better-sqlite3',
+  'pg',
   'kysely',
   '@opentelemetry/sdk-trace-base',
   '@opentelemetry/sdk-metrics',
@@ -141,6 +144,8 @@ describe('installed from tarballs, outside the workspace', () => {
     expect(tree.has('@opentelemetry/api')).toBe(true); // core's peer
     for (const heavy of HEAVY) expect(tree.has(heavy), heavy).toBe(false);
     expect(tree.has('@telemetry/sink-sqlite')).toBe(false);
+    expect(tree.has('@telemetry/sink-postgres')).toBe(false);
+    expect(tree.has('@telemetry/sql-store')).toBe(false);
     expect(tree.has('@telemetry/sink-otel')).toBe(false);
     // The server is a package of its own: nothing else pulls it (or its HTTP framework) in.
     expect(tree.has('@telemetry/server')).toBe(false);
@@ -189,7 +194,8 @@ try {
   });
 
   it('after adding sink-sqlite from its tarball, queries work', async () => {
-    await npm(['install', tarballs['sink-sqlite']!]);
+    // sql-store too: a published sink-sqlite gets it from the registry, these tarballs are not there.
+    await npm(['install', tarballs['sql-store']!, tarballs['sink-sqlite']!]);
     const { stdout } = await node(
       'sqlite.mjs',
       `import { createTelemetryFromConfig } from '@telemetry/provider-meta-reference';
@@ -212,6 +218,27 @@ await telemetry.shutdown();
       tokens: 7,
     });
     expect(installed().has('better-sqlite3')).toBe(true);
+  });
+
+  it('after adding sink-postgres from its tarball, the provider loads it, and pg comes only with it', async () => {
+    expect(installed().has('pg')).toBe(false);
+    await npm(['install', tarballs['sink-postgres']!]);
+    const { stdout } = await node(
+      'postgres.mjs',
+      `import { createTelemetryFromConfig } from '@telemetry/provider-meta-reference';
+try {
+  await createTelemetryFromConfig({ sinks: ['postgres'] });
+  console.log('no error');
+} catch (error) {
+  console.log(error.code + ': ' + error.message);
+}
+`,
+    );
+    // Loaded and validated by the sink's own schema: the config names no connection string.
+    expect(stdout.trim()).toMatch(
+      /^TELEMETRY_INVALID_INPUT: Invalid telemetry sink options \(1 problem\):\n {2}- postgres\.options\.connectionString: expected a connection string/,
+    );
+    expect(installed().has('pg')).toBe(true);
   });
 
   it('after adding the server from its tarball, it ingests OTLP and answers the Llama Stack routes', async () => {

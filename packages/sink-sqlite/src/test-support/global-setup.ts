@@ -27,7 +27,7 @@ export default async function setup(): Promise<void> {
     clean: true,
     silent: true,
     external: ['better-sqlite3', 'kysely'],
-    noExternal: ['@telemetry/core'],
+    noExternal: ['@telemetry/core', '@telemetry/sql-store'],
     esbuildOptions(options) {
       options.conditions = ['@telemetry/source'];
     },

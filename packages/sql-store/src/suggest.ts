@@ -23,12 +23,14 @@ export interface SuggestQuery {
   readonly limit: number;
 }
 
-export function suggest(ctx: QueryContext, q: SuggestQuery): Suggestions {
+export async function suggest(ctx: QueryContext, q: SuggestQuery): Promise<Suggestions> {
   const { table, column } = SOURCES[q.field];
   const col = sql.ref(`x.${column}`);
   const scope: Expression<SqlBool>[] =
     q.service !== null ? [sql<SqlBool>`${sql.ref('x.service_name')} = ${q.service}`] : [];
   const values: string[] = [];
+  // Stored values are compared with the prefix as the engine stores text.
+  const prefix = ctx.dialect.storedText(q.prefix);
   // The raw stored value, bound back as the next lower bound (a blob stays a blob).
   let previous: unknown = null;
   while (values.length <= q.limit) {
@@ -43,11 +45,11 @@ export function suggest(ctx: QueryContext, q: SuggestQuery): Suggestions {
       .orderBy(sql`${col}`)
       .limit(1);
     for (const w of scope) next = next.where(w);
-    const row = ctx.all(next)[0] as { v: unknown } | undefined;
+    const row = (await ctx.all(next))[0] as { v: unknown } | undefined;
     if (!row) break;
     const value = text(row.v);
     // Values with the prefix are contiguous in the index's (binary) order.
-    if (!value.startsWith(q.prefix)) break;
+    if (!value.startsWith(prefix)) break;
     values.push(value);
     previous = row.v;
   }

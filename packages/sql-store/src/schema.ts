@@ -1,12 +1,16 @@
 /**
- * The tables, as Kysely sees them. The reference's tables and columns
- * (`traces`, `spans`, `span_events`) keep their names so a Llama Stack user
- * finds their data where they expect it; what the queries need is added:
+ * The tables, as Kysely sees them, in both engines. The reference's tables and
+ * columns (`traces`, `spans`, `span_events`) keep their names so a Llama Stack
+ * user finds their data where they expect it; what the queries need is added:
  * integer rowids, an attribute index table, metric series, expiry times.
  *
- * Every time is an INTEGER of epoch microseconds: exact in a double until the
- * year 2255 (nanoseconds would not be; see TOOLCHAIN.md), sortable, and cheap to
- * bucket with integer arithmetic in any time zone.
+ * Every time is a 64-bit integer of epoch microseconds: exact in a double
+ * until the year 2255 (nanoseconds would not be; see TOOLCHAIN.md), sortable,
+ * and cheap to bucket with integer arithmetic in any time zone.
+ *
+ * The engines differ in one table only: how `span_attributes` holds a value
+ * (see `SqliteSpanAttributesTable` and `PostgresSpanAttributesTable`), and
+ * PostgreSQL adds the writing transaction to each span (see dialects/).
  */
 import type { Generated } from 'kysely';
 
@@ -51,13 +55,33 @@ export interface SpansTable {
   expires_at: number;
 }
 
-/** One row per attribute of a span, so a filter on any key is an index lookup. */
+/**
+ * One row per attribute of a span, so a filter on any key is an index lookup.
+ * The columns both engines have; the value's column is the dialect's
+ * (`StoreDialect.attributeValue`).
+ */
 export interface SpanAttributesTable {
   span_rowid: number;
   key: string;
-  /** See `ValueType` in attributes.ts: values compare only with values of their own type. */
+  /** See `ValueType` in attribute-values.ts: values compare only with values of their own type. */
   value_type: number;
+}
+
+/** SQLite: one `value` column without a declared type, so each value keeps its storage class. */
+export interface SqliteSpanAttributesTable extends SpanAttributesTable {
   value: string | number | null;
+}
+
+/** PostgreSQL: a column per kind of value (strings and JSON as text, numbers and booleans as float8). */
+export interface PostgresSpanAttributesTable extends SpanAttributesTable {
+  value_text: string | null;
+  value_num: number | null;
+}
+
+/** PostgreSQL: each span also records the transaction that wrote it (see dialects/postgres.ts). */
+export interface PostgresSpansTable extends SpansTable {
+  /** `pg_current_xact_id()` of the writing transaction: the order `tailSpans` follows. */
+  write_xid: Generated<number>;
 }
 
 export interface SpanEventsTable {
@@ -83,10 +107,22 @@ export interface MetricSeriesTable {
   labels: string;
 }
 
+/** The tables as the shared queries see them (the columns both engines have). */
 export interface Database {
   traces: TracesTable;
   spans: SpansTable;
   span_attributes: SpanAttributesTable;
   span_events: SpanEventsTable;
   metric_series: MetricSeriesTable;
+}
+
+/** The SQLite store's tables, every column. */
+export interface SqliteDatabase extends Omit<Database, 'span_attributes'> {
+  span_attributes: SqliteSpanAttributesTable;
+}
+
+/** The PostgreSQL store's tables, every column. */
+export interface PostgresDatabase extends Omit<Database, 'span_attributes' | 'spans'> {
+  spans: PostgresSpansTable;
+  span_attributes: PostgresSpanAttributesTable;
 }

@@ -13,15 +13,11 @@ import {
   type TraceSummary,
 } from '@telemetry/core/sink';
 import { type Expression, type SqlBool, sql } from 'kysely';
+import type { WritePosition } from './dialect.ts';
 import { traceMatches } from './queries.ts';
 import type { QueryContext } from './query-context.ts';
 import { isoTime, text } from './rows.ts';
-import {
-  decodeCursor,
-  encodePageCursor,
-  encodePositionCursor,
-  type PositionCursor,
-} from './search-cursor.ts';
+import { decodeCursor, encodePageCursor, encodePositionCursor } from './search-cursor.ts';
 
 const WHAT = 'searchTraces parameters';
 
@@ -83,14 +79,11 @@ export function toSummary(row: TraceRow): TraceSummary {
   };
 }
 
-/** The store's write position: the rowid of the last span written (0 when empty). */
-export function writePosition(ctx: QueryContext): bigint {
-  const row = ctx.allExact(ctx.db.selectFrom('spans').select(sql<bigint>`max(id)`.as('id')))[0];
-  return typeof row?.id === 'bigint' ? row.id : 0n;
-}
-
 /** The filters of a search as conditions on trace `t`. */
-function filterConditions(ctx: QueryContext, p: ParsedTraceSearchParams): Expression<SqlBool>[] {
+async function filterConditions(
+  ctx: QueryContext,
+  p: ParsedTraceSearchParams,
+): Promise<Expression<SqlBool>[]> {
   const t = (column: string) => sql.ref(`t.${column}`);
   const where: Expression<SqlBool>[] = [sql<SqlBool>`${t('root_span_id')} is not null`];
   if (p.start != null) where.push(sql<SqlBool>`${t('start_time')} >= ${p.start}`);
@@ -111,21 +104,27 @@ function filterConditions(ctx: QueryContext, p: ParsedTraceSearchParams): Expres
     );
   }
   if (p.attribute_filters && p.attribute_filters.length > 0) {
-    where.push(traceMatches(ctx, p.attribute_filters));
+    where.push(await traceMatches(ctx, p.attribute_filters));
   }
   return where;
 }
 
 /** One page of a trace search (parameters already validated). */
-export function searchTraces(ctx: QueryContext, p: ParsedTraceSearchParams): TraceSearchResult {
+export async function searchTraces(
+  ctx: QueryContext,
+  p: ParsedTraceSearchParams,
+): Promise<TraceSearchResult> {
   const limit = p.limit ?? SEARCH_LIMITS.traces.default;
+  const order = ctx.dialect.writeOrder;
   const after = p.cursor != null ? decodeCursor(p.cursor, 'page', 'cursor', WHAT) : null;
   const newer =
-    p.newer_than != null ? decodeCursor(p.newer_than, 'position', 'newer_than', WHAT) : null;
+    p.newer_than != null
+      ? decodeCursor(p.newer_than, 'position', 'newer_than', WHAT, order.width)
+      : null;
   // Read before the page: whatever is written meanwhile is past this position,
   // so polling with it as newer_than misses nothing.
-  const position = writePosition(ctx);
-  const where = filterConditions(ctx, p);
+  const position = await order.current(ctx);
+  const where = await filterConditions(ctx, p);
   if (after) {
     // Written as a range on start_time (which the indexes serve), then the tie.
     where.push(
@@ -133,8 +132,8 @@ export function searchTraces(ctx: QueryContext, p: ParsedTraceSearchParams): Tra
     );
   }
   const rows = newer
-    ? newerTraces(ctx, where, newer, position, limit + 1)
-    : page(ctx, where, limit + 1);
+    ? await newerTraces(ctx, where, newer.position, position, limit + 1)
+    : await page(ctx, where, limit + 1);
   const more = rows.length > limit;
   const shown = more ? rows.slice(0, limit) : rows;
   const last = shown[shown.length - 1];
@@ -150,35 +149,38 @@ export function searchTraces(ctx: QueryContext, p: ParsedTraceSearchParams): Tra
   };
 }
 
-function page(ctx: QueryContext, where: readonly Expression<SqlBool>[], limit: number): TraceRow[] {
+function page(
+  ctx: QueryContext,
+  where: readonly Expression<SqlBool>[],
+  limit: number,
+): Promise<TraceRow[]> {
   let q = ctx.db.selectFrom('traces as t').select(TRACE_COLUMNS);
   for (const w of where) q = q.where(w);
   q = q.orderBy('t.start_time', 'desc').orderBy('t.trace_id', 'desc').limit(limit);
-  return ctx.allExact(q) as TraceRow[];
+  return ctx.allExact(q) as Promise<TraceRow[]>;
 }
 
 /**
  * Traces whose root span was written after the cursor and up to `position`:
- * read from the spans written since (a rowid range), so polling costs what
- * was written since the last poll, not the store.
+ * read from the spans written since (a range in write order), so polling
+ * costs what was written since the last poll, not the store.
  */
 function newerTraces(
   ctx: QueryContext,
   where: readonly Expression<SqlBool>[],
-  after: PositionCursor,
-  position: bigint,
+  after: WritePosition,
+  position: WritePosition,
   limit: number,
-): TraceRow[] {
-  // CROSS JOIN keeps the new spans as the outer loop.
+): Promise<TraceRow[]> {
+  // CROSS JOIN keeps the new spans as the outer loop (in SQLite).
   let q = ctx.db
     .selectFrom('spans as r')
     .crossJoin('traces as t')
     .select(TRACE_COLUMNS)
-    .where('r.id', '>', after.rowid as never)
-    .where('r.id', '<=', position as never)
+    .where(ctx.dialect.writeOrder.between('r', after, position))
     .whereRef('t.trace_id', '=', 'r.trace_id')
     .whereRef('t.root_span_id', '=', 'r.span_id');
   for (const w of where) q = q.where(w);
   q = q.orderBy('t.start_time', 'desc').orderBy('t.trace_id', 'desc').limit(limit);
-  return ctx.allExact(q) as TraceRow[];
+  return ctx.allExact(q) as Promise<TraceRow[]>;
 }

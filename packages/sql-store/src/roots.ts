@@ -8,6 +8,7 @@
  */
 import { sql } from 'kysely';
 import { ValueType } from './attribute-values.ts';
+import type { StoreDialect } from './dialect.ts';
 
 export const ROOT_MARKERS = ['__root__', '__root_span__', '__local_root_span__'] as const;
 
@@ -25,10 +26,11 @@ export function isLocalRoot(
  * The same test in SQL, for span `alias` (a `spans` row), through the
  * attribute index: a marker stored as boolean true.
  */
-export function isLocalRootSql(alias: string) {
+export function isLocalRootSql(dialect: StoreDialect, alias: string) {
   return sql<boolean>`(${sql.ref(`${alias}.parent_span_id`)} is null or exists (
     select 1 from span_attributes as ra
     where ra.span_rowid = ${sql.ref(`${alias}.id`)}
       and ra.key in (${sql.join(ROOT_MARKERS.map((m) => sql.lit(m)))})
-      and ra.value_type = ${sql.lit(ValueType.boolean)} and ra.value = 1))`;
+      and ra.value_type = ${sql.lit(ValueType.boolean)}
+      and ${dialect.attributeValue('ra', ValueType.boolean)} = 1))`;
 }

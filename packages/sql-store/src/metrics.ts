@@ -7,9 +7,9 @@
  * (label-matchers.ts).
  */
 import type { MetricDataPoint, MetricLabel, MetricSeries } from '@telemetry/core';
-import { type Compilable, type CompiledQuery, type Expression, type RawBuilder, sql } from 'kysely';
+import { type Expression, type RawBuilder, sql } from 'kysely';
 import type { CompiledMatcher } from './label-matchers.ts';
-import type { QueryContext } from './query-context.ts';
+import { compilable, type QueryContext } from './query-context.ts';
 import { text } from './rows.ts';
 
 const UNIT_SECONDS = { s: 1, m: 60, h: 3_600, d: 86_400 } as const;
@@ -33,11 +33,6 @@ function rangeSum(
     where e.series_id = ${seriesId} and e.series_id is not null and e.timestamp >= ${from} and e.timestamp <= ${to}`;
 }
 
-/** Lets a raw `sql` query run through the context's statement cache. */
-function compilable<R>(ctx: QueryContext, query: RawBuilder<unknown>): Compilable<R> {
-  return { compile: () => query.compile(ctx.db) as CompiledQuery<R> };
-}
-
 export interface MetricQuery {
   readonly metric: string;
   readonly queryType: 'range' | 'instant';
@@ -55,8 +50,9 @@ interface SeriesInfo {
   readonly key: string;
 }
 
-export function queryMetrics(ctx: QueryContext, query: MetricQuery): MetricSeries[] {
-  const candidates = ctx.all(
+export async function queryMetrics(ctx: QueryContext, query: MetricQuery): Promise<MetricSeries[]> {
+  const d = ctx.dialect;
+  const candidates = await ctx.all(
     ctx.db
       .selectFrom('metric_series')
       .select(['id', 'unit', 'labels'])
@@ -70,7 +66,7 @@ export function queryMetrics(ctx: QueryContext, query: MetricQuery): MetricSerie
     const map = new Map(pairs);
     if (!query.matchers.every((m) => m.test(map.get(m.name) ?? ''))) continue;
     const unit = text(row.unit);
-    series.set(row.id, {
+    series.set(Number(row.id), {
       unit,
       labels: pairs.map(([name, value]) => ({ name, value })),
       key: `${row.labels}\u0000${unit}`,
@@ -78,14 +74,14 @@ export function queryMetrics(ctx: QueryContext, query: MetricQuery): MetricSerie
   }
   if (series.size === 0) return [];
 
-  const ids = JSON.stringify([...series.keys()]);
+  const ids = [...series.keys()];
   const from = query.startTime * 1_000_000;
   // The whole end second is inside the window.
   const to = query.endTime * 1_000_000 + 999_999;
   const base = ctx.db
     .selectFrom('span_events')
     .where('series_id', 'is not', null)
-    .where(sql<boolean>`series_id in (select value from json_each(${ids}))`)
+    .where(d.inIntegers(sql.ref('series_id'), ids))
     .where('timestamp', '>=', from)
     .where('timestamp', '<=', to);
 
@@ -98,19 +94,19 @@ export function queryMetrics(ctx: QueryContext, query: MetricQuery): MetricSerie
 
   if (query.queryType === 'instant') {
     // One index range sum per series: no GROUP BY, so no sort of the points.
-    const rows = ctx.all(
+    const rows = await ctx.all(
       compilable<{ series_id: number; total: number | null }>(
         ctx,
         sql`select s.value as series_id, (${rangeSum(sql.ref('s.value'), from, to)}) as total
-            from json_each(${ids}) as s order by s.value`,
+            from ${d.integerTable(ids, 's')} order by s.value`,
       ),
     );
     for (const r of rows) {
       if (r.total === null) continue;
-      push(r.series_id, {
+      push(Number(r.series_id), {
         timestamp: query.endTime,
         value: r.total,
-        unit: series.get(r.series_id)!.unit,
+        unit: series.get(Number(r.series_id))!.unit,
       });
     }
   } else if (query.granularity) {
@@ -124,58 +120,61 @@ export function queryMetrics(ctx: QueryContext, query: MetricQuery): MetricSerie
       // One index range sum per series and bucket; this skips the sort a GROUP BY
       // over every point needs (about 3x faster over 1M points). Empty buckets
       // sum to NULL and are left out.
-      rows = ctx.all(
+      // Every bound integer is cast: PostgreSQL infers no type for a bare parameter
+      // here, and better-sqlite3 binds a JS number as REAL.
+      const int = (value: number) => sql`cast(${value} as bigint)`;
+      rows = await ctx.all(
         compilable<{ series_id: number; bucket: number; total: number | null }>(
           ctx,
           // Counted, not compared with `to`: the walk ends after `buckets` rows even
           // where adding `size` no longer changes a huge start time.
           sql`with recursive buckets(i, start) as (
-                select 0, ${first} union all
-                select i + 1, ${first} + (i + 1) * ${size} from buckets where i + 1 < ${buckets}
+                select 0, ${int(first)} union all
+                select i + 1, ${int(first)} + (i + 1) * ${int(size)} from buckets where i + 1 < ${int(buckets)}
               )
-              select s.value as series_id, b.start / ${size} as bucket,
-                (${rangeSum(sql.ref('s.value'), sql`max(b.start, ${from})`, sql`min(b.start + ${size} - 1, ${to})`)}) as total
-              from json_each(${ids}) as s cross join buckets as b
+              select s.value as series_id, b.start / ${int(size)} as bucket,
+                (${rangeSum(sql.ref('s.value'), d.greatest(sql.ref('b.start'), int(from)), d.least(sql`b.start + ${int(size)} - 1`, int(to)))}) as total
+              from ${d.integerTable(ids, 's')} cross join buckets as b
               order by s.value, b.start`,
         ),
       );
     } else {
       // better-sqlite3 binds a JS number as REAL, hence the cast for integer division.
-      rows = ctx.all(
+      rows = (await ctx.all(
         base
           .select([
             'series_id',
-            sql<number>`timestamp / cast(${size} as integer)`.as('bucket'),
+            sql<number>`timestamp / cast(${size} as bigint)`.as('bucket'),
             sql<number>`sum(value)`.as('total'),
           ])
           .groupBy(['series_id', 'bucket'])
           .orderBy('series_id')
           .orderBy('bucket'),
-      ) as { series_id: number; bucket: number; total: number }[];
+      )) as { series_id: number; bucket: number; total: number }[];
     }
     const sizeSeconds = size / 1_000_000;
     for (const r of rows) {
       if (r.total === null) continue;
-      push(r.series_id, {
-        timestamp: Math.round(r.bucket) * sizeSeconds,
+      push(Number(r.series_id), {
+        timestamp: Math.round(Number(r.bucket)) * sizeSeconds,
         value: r.total,
-        unit: series.get(r.series_id)!.unit,
+        unit: series.get(Number(r.series_id))!.unit,
       });
     }
   } else {
-    const rows = ctx.all(
+    const rows = (await ctx.all(
       base
         .select(['series_id', 'timestamp', 'value'])
         .orderBy('series_id')
         .orderBy('timestamp')
         .orderBy('id'),
-    ) as { series_id: number; timestamp: number; value: number }[];
+    )) as { series_id: number; timestamp: number; value: number }[];
     for (const r of rows) {
-      push(r.series_id, {
+      push(Number(r.series_id), {
         timestamp: Math.floor(r.timestamp / 1_000_000),
         // As SQLite's sum() reads it: a stored value that is not a number counts as 0.
         value: typeof r.value === 'number' ? r.value : Number(r.value) || 0,
-        unit: series.get(r.series_id)!.unit,
+        unit: series.get(Number(r.series_id))!.unit,
       });
     }
   }

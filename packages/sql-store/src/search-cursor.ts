@@ -6,6 +6,7 @@
  * `TelemetryValidationError` at the parameter's name, never a query.
  */
 import { TelemetryValidationError } from '@telemetry/core/sink';
+import type { WritePosition } from './dialect.ts';
 
 /** Where the next page of a newest-first trace search starts (just after this trace). */
 export interface PageCursor {
@@ -14,10 +15,10 @@ export interface PageCursor {
   readonly traceId: string;
 }
 
-/** A position in write order: spans with a larger rowid were written later. */
+/** A position in write order (see `WritePosition`: its integers are the dialect's). */
 export interface PositionCursor {
   readonly kind: 'position';
-  readonly rowid: bigint;
+  readonly position: WritePosition;
 }
 
 const TAG = { page: 'p', position: 'w' } as const;
@@ -32,8 +33,8 @@ export function encodePageCursor(startTime: bigint | number, traceId: string): s
   return encode([TAG.page, BigInt(startTime).toString(), traceId]);
 }
 
-export function encodePositionCursor(rowid: bigint | number): string {
-  return encode([TAG.position, BigInt(rowid).toString()]);
+export function encodePositionCursor(position: WritePosition): string {
+  return encode([TAG.position, ...position.map((n) => n.toString())]);
 }
 
 function encode(value: readonly string[]): string {
@@ -47,12 +48,14 @@ export function decodeCursor(
   kind: 'position',
   field: string,
   what: string,
+  width: number,
 ): PositionCursor;
 export function decodeCursor(
   text: string,
   kind: 'page' | 'position',
   field: string,
   what: string,
+  width = 1,
 ): PageCursor | PositionCursor {
   const bad = (why: string) =>
     new TelemetryValidationError(what, [
@@ -73,11 +76,21 @@ export function decodeCursor(
   }
   const [tag, integer, id] = value as string[];
   if (tag !== TAG[kind]) throw bad('a cursor of another kind');
-  if (value.length !== (kind === 'page' ? 3 : 2)) throw bad('not a cursor');
+  if (kind === 'position') {
+    // A position of another engine has another width: not this store's.
+    if (value.length !== 1 + width) throw bad('not a cursor');
+    const position = (value as string[]).slice(1).map((v) => {
+      if (!INTEGER.test(v)) throw bad('not a cursor');
+      const n = BigInt(v);
+      if (n < INT64_MIN || n > INT64_MAX) throw bad('out of range');
+      return n;
+    });
+    return { kind, position };
+  }
+  if (value.length !== 3) throw bad('not a cursor');
   if (integer === undefined || !INTEGER.test(integer)) throw bad('not a cursor');
   const n = BigInt(integer);
   if (n < INT64_MIN || n > INT64_MAX) throw bad('out of range');
-  if (kind === 'position') return { kind, rowid: n };
   if (id === undefined || id.length > MAX_ID_LENGTH) throw bad('not a cursor');
   return { kind, startTime: n, traceId: id };
 }

@@ -12,7 +12,7 @@ import {
   TelemetryNotFoundError,
   type TraceDetail,
 } from '@telemetry/core/sink';
-import { type SqlBool, sql } from 'kysely';
+import { sql } from 'kysely';
 import type { QueryContext } from './query-context.ts';
 import { isoTime, parseAttributes, setField, text } from './rows.ts';
 import { durationMs, num, TRACE_COLUMNS, type TraceRow, toSummary } from './search.ts';
@@ -92,15 +92,15 @@ interface EventRow {
  * The events of the given span rowids, earliest first, at most `limit`
  * (one more is read to tell whether any were left out).
  */
-function readEvents(
+async function readEvents(
   ctx: QueryContext,
   rowids: readonly unknown[],
   limit: number,
-): { logs: SpanLog[]; metrics: SpanMetricEvent[]; truncated: boolean } {
+): Promise<{ logs: SpanLog[]; metrics: SpanMetricEvent[]; truncated: boolean }> {
   if (rowids.length === 0) return { logs: [], metrics: [], truncated: false };
-  // Row ids as exact decimal text in one JSON parameter: one statement shape for any count.
-  const ids = `[${rowids.map((id) => String(id)).join(',')}]`;
-  const rows = ctx.all(
+  // Row ids in one parameter: one statement shape for any count.
+  const ids = rowids.map((id) => BigInt(id as number | bigint));
+  const rows = (await ctx.all(
     ctx.db
       .selectFrom('span_events as e')
       .leftJoin('metric_series as m', 'm.id', 'e.series_id')
@@ -114,11 +114,11 @@ function readEvents(
         'm.unit',
         'm.labels',
       ])
-      .where(sql<SqlBool>`${sql.ref('e.span_rowid')} in (select value from json_each(${ids}))`)
+      .where(ctx.dialect.inIntegers(sql.ref('e.span_rowid'), ids))
       .orderBy('e.timestamp')
       .orderBy('e.id')
       .limit(limit + 1),
-  ) as EventRow[];
+  )) as EventRow[];
   const truncated = rows.length > limit;
   const logs: SpanLog[] = [];
   const metrics: SpanMetricEvent[] = [];
@@ -176,18 +176,20 @@ function labelsOf(json: unknown): Record<string, string> {
 }
 
 /** A trace, its earliest `limit` spans and their earliest `eventLimit` events. */
-export function getTraceDetail(
+export async function getTraceDetail(
   ctx: QueryContext,
   traceId: string,
   limit: number,
   eventLimit: number,
-): TraceDetail {
-  const trace = ctx.allExact(
-    ctx.db.selectFrom('traces as t').select(TRACE_COLUMNS).where('t.trace_id', '=', traceId),
+): Promise<TraceDetail> {
+  const trace = (
+    await ctx.allExact(
+      ctx.db.selectFrom('traces as t').select(TRACE_COLUMNS).where('t.trace_id', '=', traceId),
+    )
   )[0] as TraceRow | undefined;
   if (!trace) throw new TelemetryNotFoundError('Trace', traceId);
-  // SQLite keeps only the first `limit + 1` rows while it sorts: memory follows the limit.
-  const rows = ctx.all(
+  // The engine keeps only the first `limit + 1` rows while it sorts: memory follows the limit.
+  const rows = (await ctx.all(
     ctx.db
       .selectFrom('spans as s')
       .select(SPAN_DETAIL_COLUMNS)
@@ -195,10 +197,10 @@ export function getTraceDetail(
       .orderBy('s.start_time')
       .orderBy('s.span_id')
       .limit(limit + 1),
-  ) as SpanDetailRow[];
+  )) as SpanDetailRow[];
   const spansTruncated = rows.length > limit;
   const shown = spansTruncated ? rows.slice(0, limit) : rows;
-  const events = readEvents(
+  const events = await readEvents(
     ctx,
     shown.map((r) => r.id),
     eventLimit,
@@ -214,18 +216,20 @@ export function getTraceDetail(
 }
 
 /** The logs and metric events of one span of one trace. */
-export function getSpanEvents(
+export async function getSpanEvents(
   ctx: QueryContext,
   traceId: string,
   spanId: string,
   limit: number,
-): SpanEvents {
-  const span = ctx.all(
-    ctx.db
-      .selectFrom('spans')
-      .select('id')
-      .where('span_id', '=', spanId)
-      .where('trace_id', '=', traceId),
+): Promise<SpanEvents> {
+  const span = (
+    await ctx.all(
+      ctx.db
+        .selectFrom('spans')
+        .select('id')
+        .where('span_id', '=', spanId)
+        .where('trace_id', '=', traceId),
+    )
   )[0];
   if (!span) throw new TelemetryNotFoundError('Span', spanId);
   return readEvents(ctx, [span.id], limit);

@@ -1,7 +1,7 @@
 /**
  * The trace and span queries of the query API, as small functions that take
- * the query context first. Filters, keys and ids reach SQLite only as bound
- * parameters; the only identifiers in the SQL come from fixed lists here.
+ * the query context first. Filters, keys and ids reach the database only as
+ * bound parameters; the only identifiers in the SQL come from fixed lists here.
  */
 import {
   type QueryCondition,
@@ -12,6 +12,7 @@ import {
 } from '@telemetry/core';
 import { type Expression, type SqlBool, sql } from 'kysely';
 import { encodeAttributeValue, ValueType } from './attribute-values.ts';
+import type { StoreDialect } from './dialect.ts';
 import type { QueryContext } from './query-context.ts';
 import { isoTime, parseAttributes, setField, text } from './rows.ts';
 
@@ -52,26 +53,27 @@ export function parseTraceOrder(orderBy: readonly string[]): {
 type AttrAlias = 'a0' | 'x';
 
 /** One filter as SQL over a `span_attributes` row; key and value are parameters. */
-function conditionSql(alias: AttrAlias, c: QueryCondition): Expression<SqlBool> {
+function conditionSql(d: StoreDialect, alias: AttrAlias, c: QueryCondition): Expression<SqlBool> {
   const key = sql.ref(`${alias}.key`);
   const type = sql.ref(`${alias}.value_type`);
-  const value = sql.ref(`${alias}.value`);
   const encoded = encodeAttributeValue(c.value);
   const isNull = encoded.type === ValueType.null;
+  const compare = (op: '=' | '<>' | '>' | '<') =>
+    d.attributeCompare(alias, encoded.type, op, encoded.value);
   switch (c.op) {
     case 'eq':
       return isNull
         ? sql<SqlBool>`${key} = ${c.key} and ${type} = ${encoded.type}`
-        : sql<SqlBool>`${key} = ${c.key} and ${type} = ${encoded.type} and ${value} = ${encoded.value}`;
+        : sql<SqlBool>`${key} = ${c.key} and ${type} = ${encoded.type} and ${compare('=')}`;
     case 'ne':
       // The key must be there: a span without it matches neither eq nor ne.
       return isNull
         ? sql<SqlBool>`${key} = ${c.key} and ${type} <> ${encoded.type}`
-        : sql<SqlBool>`${key} = ${c.key} and (${type} <> ${encoded.type} or ${value} <> ${encoded.value})`;
+        : sql<SqlBool>`${key} = ${c.key} and (${type} <> ${encoded.type} or ${compare('<>')})`;
     case 'gt':
-      return sql<SqlBool>`${key} = ${c.key} and ${type} = ${encoded.type} and ${value} > ${encoded.value}`;
+      return sql<SqlBool>`${key} = ${c.key} and ${type} = ${encoded.type} and ${compare('>')}`;
     case 'lt':
-      return sql<SqlBool>`${key} = ${c.key} and ${type} = ${encoded.type} and ${value} < ${encoded.value}`;
+      return sql<SqlBool>`${key} = ${c.key} and ${type} = ${encoded.type} and ${compare('<')}`;
   }
 }
 
@@ -87,7 +89,7 @@ function otherFiltersOnSameSpan(
         .selectFrom('span_attributes as x')
         .select(sql.lit(1).as('one'))
         .where(sql<SqlBool>`${sql.ref('x.span_rowid')} = ${sql.ref(`${alias}.span_rowid`)}`)
-        .where(conditionSql('x', f))}`,
+        .where(conditionSql(ctx.dialect, 'x', f))}`,
   );
 }
 
@@ -95,14 +97,16 @@ function otherFiltersOnSameSpan(
 const DENSE_MATCHES = 2_000;
 
 /** How many attribute rows match one filter, counting no further than DENSE_MATCHES. */
-function countUpTo(ctx: QueryContext, f: QueryCondition): number {
+async function countUpTo(ctx: QueryContext, f: QueryCondition): Promise<number> {
   const matches = ctx.db
     .selectFrom('span_attributes as a0')
     .select(sql.lit(1).as('one'))
-    .where(conditionSql('a0', f))
+    .where(conditionSql(ctx.dialect, 'a0', f))
     .limit(DENSE_MATCHES);
-  const row = ctx.all(ctx.db.selectFrom(matches.as('m')).select(sql<number>`count(*)`.as('n')))[0];
-  return row?.n ?? 0;
+  const row = (
+    await ctx.all(ctx.db.selectFrom(matches.as('m')).select(sql<number>`count(*)`.as('n')))
+  )[0];
+  return Number(row?.n ?? 0);
 }
 
 /**
@@ -118,31 +122,35 @@ function countUpTo(ctx: QueryContext, f: QueryCondition): number {
  *   this check from the attribute index instead costs a scan of the matches
  *   per trace: quadratic over a page deep into the store.)
  */
-export function traceMatches(
+export async function traceMatches(
   ctx: QueryContext,
   filters: readonly QueryCondition[],
-): Expression<SqlBool> {
-  const counted = filters.map((f) => ({ f, n: countUpTo(ctx, f) })).sort((a, b) => a.n - b.n);
+): Promise<Expression<SqlBool>> {
+  const counted: { f: QueryCondition; n: number }[] = [];
+  for (const f of filters) counted.push({ f, n: await countUpTo(ctx, f) });
+  counted.sort((a, b) => a.n - b.n);
   const [first, ...rest] = counted.map((c) => c.f) as [QueryCondition, ...QueryCondition[]];
-  if (counted[0]!.n === 0) return sql<SqlBool>`0`;
+  if (counted[0]!.n === 0) return ctx.dialect.never;
   if (counted[0]!.n < DENSE_MATCHES) {
     let spans = ctx.db
       .selectFrom('span_attributes as a0')
       .innerJoin('spans as s', 's.id', 'a0.span_rowid')
-      .where(conditionSql('a0', first));
+      .where(conditionSql(ctx.dialect, 'a0', first));
     for (const e of otherFiltersOnSameSpan(ctx, 'a0', rest)) spans = spans.where(e);
     return sql<SqlBool>`${sql.ref('t.trace_id')} in ${spans.select('s.trace_id')}`;
   }
-  // CROSS JOIN fixes the loop order in SQLite: the trace's spans outside.
+  // CROSS JOIN fixes the loop order in SQLite: the trace's spans outside
+  // (PostgreSQL's planner chooses its own order either way).
   let spans = ctx.db
     .selectFrom('spans as s')
     .crossJoin('span_attributes as a0')
     .select(sql.lit(1).as('one'))
     .where(sql<SqlBool>`${sql.ref('s.trace_id')} = ${sql.ref('t.trace_id')}`)
     .whereRef('a0.span_rowid', '=', 's.id')
-    .where(conditionSql('a0', first));
+    .where(conditionSql(ctx.dialect, 'a0', first));
   for (const e of otherFiltersOnSameSpan(ctx, 'a0', rest)) spans = spans.where(e);
-  return sql<SqlBool>`exists ${spans}`;
+  const perRow = ctx.dialect.perRowSubquery;
+  return sql<SqlBool>`exists ${perRow ? spans.modifyEnd(perRow) : spans}`;
 }
 
 interface TraceRow {
@@ -169,29 +177,31 @@ export interface TraceQuery {
 }
 
 /** Traces whose local root span has ended, filtered, ordered and paged. */
-export function queryTraces(ctx: QueryContext, query: TraceQuery): Trace[] {
+export async function queryTraces(ctx: QueryContext, query: TraceQuery): Promise<Trace[]> {
   let q = ctx.db
     .selectFrom('traces as t')
     .select(['t.trace_id', 't.root_span_id', 't.start_time', 't.end_time'])
     .where('t.root_span_id', 'is not', null);
   if (query.filters.length > 0) {
-    q = q.where(traceMatches(ctx, query.filters));
+    q = q.where(await traceMatches(ctx, query.filters));
   }
   for (const o of query.order) q = q.orderBy(`t.${o.field}`, o.descending ? 'desc' : 'asc');
   // The trace id breaks ties, so pages never overlap or skip.
   if (!query.order.some((o) => o.field === 'trace_id')) q = q.orderBy('t.trace_id', 'asc');
   q = q.limit(query.limit).offset(query.offset);
-  return ctx.all(q).map((row) => toTrace(row as TraceRow));
+  return (await ctx.all(q)).map((row) => toTrace(row as TraceRow));
 }
 
 /** One trace; not found when unknown, expired, or its local root has not ended yet. */
-export function getTrace(ctx: QueryContext, traceId: string): Trace {
-  const row = ctx.all(
-    ctx.db
-      .selectFrom('traces')
-      .select(['trace_id', 'root_span_id', 'start_time', 'end_time'])
-      .where('trace_id', '=', traceId)
-      .where('root_span_id', 'is not', null),
+export async function getTrace(ctx: QueryContext, traceId: string): Promise<Trace> {
+  const row = (
+    await ctx.all(
+      ctx.db
+        .selectFrom('traces')
+        .select(['trace_id', 'root_span_id', 'start_time', 'end_time'])
+        .where('trace_id', '=', traceId)
+        .where('root_span_id', 'is not', null),
+    )
   )[0];
   if (!row) throw new TelemetryNotFoundError('Trace', traceId);
   return toTrace(row as TraceRow);
@@ -260,13 +270,15 @@ const S_SPAN_COLUMNS = [
 ] as const;
 
 /** One span of one trace, with its attributes as an object. */
-export function getSpan(ctx: QueryContext, traceId: string, spanId: string): Span {
-  const row = ctx.all(
-    ctx.db
-      .selectFrom('spans')
-      .select(SPAN_COLUMNS)
-      .where('span_id', '=', spanId)
-      .where('trace_id', '=', traceId),
+export async function getSpan(ctx: QueryContext, traceId: string, spanId: string): Promise<Span> {
+  const row = (
+    await ctx.all(
+      ctx.db
+        .selectFrom('spans')
+        .select(SPAN_COLUMNS)
+        .where('span_id', '=', spanId)
+        .where('trace_id', '=', traceId),
+    )
   )[0] as SpanRow | undefined;
   if (!row) throw new TelemetryNotFoundError('Span', spanId);
   return toSpan(row, parseAttributes(row.attributes));
@@ -287,12 +299,12 @@ export function getSpan(ctx: QueryContext, traceId: string, spanId: string): Spa
  * (the span itself is depth 1; 0 and 1 both give the span alone), ordered by
  * depth then start time.
  */
-export function getSpanTree(
+export async function getSpanTree(
   ctx: QueryContext,
   spanId: string,
   attributesToReturn: readonly string[] | null,
   maxDepth: number | null,
-): Record<string, SpanWithStatus> {
+): Promise<Record<string, SpanWithStatus>> {
   const q = ctx.db
     .withRecursive(
       'tree(id, span_id, trace_id, parent_span_id, name, start_time, end_time, attributes, status, depth, root)',
@@ -320,7 +332,7 @@ export function getSpanTree(
     .orderBy('depth')
     .orderBy('start_time')
     .orderBy('span_id');
-  const rows = ctx.all(q) as (SpanRow & { depth: number })[];
+  const rows = (await ctx.all(q)) as (SpanRow & { depth: number })[];
   if (rows.length === 0) throw new TelemetryNotFoundError('Span', spanId);
   const out: Record<string, SpanWithStatus> = {};
   for (const row of rows) {
@@ -360,9 +372,9 @@ const MAX_TRACES_PER_STEP = 1_024;
 export class SpanWalk {
   readonly #ctx: QueryContext;
   readonly #query: SpanQuery;
-  readonly #matches: Expression<SqlBool> | null;
-  /** Distinct keys a span must carry (non-null), as one JSON parameter. */
-  readonly #required: { json: string; count: number } | null;
+  #matches: Promise<Expression<SqlBool> | null> | undefined;
+  /** Distinct keys a span must carry (non-null). */
+  readonly #required: { keys: string[]; count: number } | null;
   #cursor: { start: unknown; traceId: unknown } | null = null;
   #exhausted = false;
   /** Rows of the current step, converted to spans only when returned (skipped ones never are). */
@@ -375,9 +387,8 @@ export class SpanWalk {
   constructor(ctx: QueryContext, query: SpanQuery) {
     this.#ctx = ctx;
     this.#query = query;
-    this.#matches = query.filters.length > 0 ? traceMatches(ctx, query.filters) : null;
     const keys = [...new Set(query.attributesToReturn ?? [])];
-    this.#required = keys.length > 0 ? { json: JSON.stringify(keys), count: keys.length } : null;
+    this.#required = keys.length > 0 ? { keys, count: keys.length } : null;
     this.#skip = query.offset;
   }
 
@@ -386,7 +397,7 @@ export class SpanWalk {
    * over. With `last`, the caller will not ask again, so a step reads no more
    * rows than this call needs.
    */
-  next(max: number, last = false): Span[] {
+  async next(max: number, last = false): Promise<Span[]> {
     const out: Span[] = [];
     while (out.length < max) {
       const available = this.#buffer.length - this.#position;
@@ -407,26 +418,26 @@ export class SpanWalk {
         continue;
       }
       if (this.#exhausted) break;
-      this.#step(this.#skip + (max - out.length), last);
+      await this.#step(this.#skip + (max - out.length), last);
     }
     return out;
   }
 
   /** Reads the next traces' spans into the buffer, about `want` of them. */
-  #step(want: number, last: boolean): void {
+  async #step(want: number, last: boolean): Promise<void> {
     // Size the step by the spans per trace seen so far (one at first), so that
     // a page reads about the traces it needs; grow at most 8x per step.
     const perTrace = this.#tracesRead > 0 ? Math.max(1, this.#spansRead / this.#tracesRead) : 1;
     const cap = this.#tracesRead > 0 ? Math.max(8, this.#tracesRead * 8) : 8;
     const count = Math.max(1, Math.min(Math.ceil(want / perTrace), cap, MAX_TRACES_PER_STEP));
-    const traces = this.#nextTraces(count);
+    const traces = await this.#nextTraces(count);
     if (traces.length < count) this.#exhausted = true;
     this.#buffer = [];
     this.#position = 0;
     if (traces.length === 0) return;
     const last_ = traces[traces.length - 1]!;
     this.#cursor = { start: last_.start_time, traceId: last_.trace_id };
-    this.#buffer = this.#trees(
+    this.#buffer = await this.#trees(
       traces.map((t) => t.root),
       last && Number.isFinite(want) ? want : null,
     );
@@ -435,7 +446,15 @@ export class SpanWalk {
   }
 
   /** The next `count` matching traces after the cursor, with their root span's rowid. */
-  #nextTraces(count: number): { trace_id: unknown; start_time: unknown; root: bigint }[] {
+  async #nextTraces(
+    count: number,
+  ): Promise<{ trace_id: unknown; start_time: unknown; root: bigint }[]> {
+    // The filters are planned once, on the first step (their counts steer the plan).
+    this.#matches ??=
+      this.#query.filters.length > 0
+        ? traceMatches(this.#ctx, this.#query.filters)
+        : Promise.resolve(null);
+    const matches = await this.#matches;
     let q = this.#ctx.db
       .selectFrom('traces as t')
       .innerJoin('spans as s', (join) =>
@@ -443,7 +462,7 @@ export class SpanWalk {
       )
       .select(['t.trace_id', 't.start_time', 's.id as root'])
       .where('t.root_span_id', 'is not', null);
-    if (this.#matches) q = q.where(this.#matches);
+    if (matches) q = q.where(matches);
     if (this.#cursor) {
       const { start, traceId } = this.#cursor;
       q = q.where(
@@ -453,7 +472,7 @@ export class SpanWalk {
     q = q.orderBy('t.start_time').orderBy('t.trace_id').limit(count);
     // Exact integers: the cursor binds these values back, and a rounded time
     // could make the walk repeat or skip traces.
-    return this.#ctx.allExact(q) as unknown as {
+    return (await this.#ctx.allExact(q)) as unknown as {
       trace_id: unknown;
       start_time: unknown;
       root: bigint;
@@ -461,16 +480,15 @@ export class SpanWalk {
   }
 
   /** The trees under the given roots, in root order, then depth, start, id. */
-  #trees(roots: readonly bigint[], limit: number | null): SpanRow[] {
+  async #trees(roots: readonly bigint[], limit: number | null): Promise<SpanRow[]> {
     const { maxDepth } = this.#query;
-    // Row ids as exact decimal text: JSON.stringify cannot write a bigint.
-    const rootsJson = `[${roots.map(String).join(',')}]`;
+    const d = this.#ctx.dialect;
     let q = this.#ctx.db
       .withRecursive(
         'tree(id, span_id, trace_id, parent_span_id, name, start_time, end_time, attributes, status, depth, ord, root)',
         (db) =>
           db
-            .selectFrom(sql<{ key: number; value: number }>`json_each(${rootsJson})`.as('r'))
+            .selectFrom(d.integerTable(roots, 'r'))
             .innerJoin('spans as s', 's.id', 'r.value')
             .select([...S_SPAN_COLUMNS, sql<number>`1`.as('depth'), 'r.key as ord', 's.id as root'])
             .unionAll((db) => {
@@ -495,21 +513,21 @@ export class SpanWalk {
       .selectFrom('tree')
       .select(SPAN_COLUMNS);
     if (this.#required) {
-      const { json, count } = this.#required;
+      const { keys, count } = this.#required;
       q = q.where(
         sql<SqlBool>`(select count(*) from span_attributes as x
           where x.span_rowid = ${sql.ref('tree.id')}
-            and x.key in (select value from json_each(${json}))
+            and ${d.inTexts(sql.ref('x.key'), keys)}
             and x.value_type <> ${ValueType.null}) = ${count}`,
       );
     }
     q = q.orderBy('ord').orderBy('depth').orderBy('start_time').orderBy('span_id');
     if (limit !== null) q = q.limit(limit);
-    return this.#ctx.all(q) as SpanRow[];
+    return (await this.#ctx.all(q)) as SpanRow[];
   }
 }
 
 /** The spans of `SpanWalk`, paged by `limit` (none: all of them) and `offset`. */
-export function querySpans(ctx: QueryContext, query: SpanQuery): Span[] {
+export function querySpans(ctx: QueryContext, query: SpanQuery): Promise<Span[]> {
   return new SpanWalk(ctx, query).next(query.limit ?? Number.POSITIVE_INFINITY, true);
 }

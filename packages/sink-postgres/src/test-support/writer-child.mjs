@@ -1,0 +1,47 @@
+// One of several processes writing to one PostgreSQL store through a real
+// pipeline: `count` spans in traces of 10 (a root and 9 children). Prints the
+// pipeline's counts as JSON; anything thrown at the application is counted.
+const { createTelemetry, createPostgresSink } = await import(process.env.SINK_BUNDLE);
+const [url, writerId, countArg] = process.argv.slice(2);
+const count = Number(countArg);
+const warnings = [];
+const sink = createPostgresSink({
+  connectionString: url,
+  retentionIntervalMs: 0,
+  serviceName: `writer-${writerId}`,
+});
+const telemetry = createTelemetry({ sinks: [sink], warn: (m) => warnings.push(m) });
+const began = Date.now();
+let thrown = 0;
+for (let t = 0; t < count / 10; t++) {
+  try {
+    await telemetry.withTrace(`request ${writerId}`, async (root) => {
+      root.setAttribute('writer', Number(writerId));
+      root.setAttribute('n', t);
+      for (let c = 0; c < 9; c++) {
+        await telemetry.withSpan(`step ${c}`, async (span) => {
+          span.setAttribute('c', c);
+        });
+      }
+    });
+  } catch {
+    thrown++;
+  }
+  // Let the pipeline deliver while this process keeps producing.
+  if (t % 50 === 0) await new Promise((r) => setImmediate(r));
+}
+const flushed = await telemetry.flush({ timeoutMs: 120_000 });
+const stats = telemetry.stats();
+const ended = Date.now();
+await telemetry.shutdown();
+console.log(
+  JSON.stringify({
+    began,
+    ended,
+    thrown,
+    flushed,
+    warnings,
+    accepted: stats.accepted,
+    sink: stats.sinks.postgres,
+  }),
+);
