@@ -93,7 +93,29 @@ export const SqliteSinkOptionsSchema = z.strictObject({
    * @default 200
    */
   transactionSize: wholeNumber(1).default(200),
-});
+  /**
+   * Open an existing store for reading only, as a tool that reads a file
+   * another process writes (`telemetry traces`, `telemetry tail`): no
+   * migration, no retention, no WAL checkpoints, nothing written. The file must
+   * exist and have been migrated by a writer of this version; writes,
+   * `purgeExpired` and `prune` reject.
+   * @default false
+   */
+  readOnly: z.boolean({ error: 'expected true or false' }).default(false),
+  /**
+   * Delete expired rows when the store opens. `false` leaves them to the
+   * periodic run (or to nobody, with `retentionIntervalMs: 0`), so that a
+   * tool such as `telemetry prune` deletes exactly what it reports.
+   * @default true
+   */
+  purgeOnOpen: z.boolean({ error: 'expected true or false' }).default(true),
+}).check(
+  z.refine((o) => !(o?.readOnly === true && o.path === ':memory:'), {
+    path: ['readOnly'],
+    error: 'expected a file path with readOnly: a new :memory: database has nothing to read',
+    when: () => true,
+  }),
+);
 
 /** Options of `createSqliteSink`; each is documented, with its default, in `SqliteSinkOptionsSchema`. */
 export type SqliteSinkOptions = z.input<typeof SqliteSinkOptionsSchema>;

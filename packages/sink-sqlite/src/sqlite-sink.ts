@@ -63,7 +63,7 @@ import * as admin from './admin.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { compileMatchers } from './label-matchers.ts';
 import { granularitySeconds, queryMetrics } from './metrics.ts';
-import { createMigrator } from './migrations.ts';
+import { checkMigrated, createMigrator } from './migrations.ts';
 import {
   type ResolvedOptions,
   type SqliteSinkOptions,
@@ -157,6 +157,7 @@ function isBusy(error: unknown): boolean {
 }
 
 function openDatabase(options: ResolvedOptions): Sqlite.Database {
+  if (options.readOnly) return openReadOnly(options);
   const memory = options.path === ':memory:';
   try {
     if (!memory) mkdirSync(dirname(resolve(options.path)), { recursive: true });
@@ -174,6 +175,23 @@ function openDatabase(options: ResolvedOptions): Sqlite.Database {
     throw new TelemetryConfigError(
       `Cannot open the SQLite telemetry store at ${JSON.stringify(options.path)}: ${(error as Error).message}. ` +
         `Pass a writable file path (or ':memory:') as the sqlite sink's path.`,
+      { cause: error },
+    );
+  }
+}
+
+/** A reader's connection: the file must exist; nothing is created or written. */
+function openReadOnly(options: ResolvedOptions): Sqlite.Database {
+  try {
+    const raw = new Sqlite(options.path, { readonly: true, fileMustExist: true });
+    raw.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
+    raw.pragma('temp_store = MEMORY');
+    raw.pragma('cache_size = -32768');
+    return raw;
+  } catch (error) {
+    throw new TelemetryConfigError(
+      `Cannot open the SQLite telemetry store at ${JSON.stringify(options.path)} for reading: ${(error as Error).message}. ` +
+        'Pass the path of an existing store.',
       { cause: error },
     );
   }
@@ -231,6 +249,18 @@ class SqliteSinkImpl implements SqliteSink {
   }
 
   async #open(): Promise<void> {
+    if (this.#options.readOnly) {
+      try {
+        await this.#withBusyRetry(() => checkMigrated(this.#raw));
+      } catch (error) {
+        throw new TelemetryConfigError(
+          `Cannot read the SQLite telemetry store at ${JSON.stringify(this.path)}: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+      this.#queries = createQueryContext(this.#raw, this.#db);
+      return;
+    }
     try {
       await this.#withBusyRetry(() => migrate(this.#raw, this.#db));
     } catch (error) {
@@ -246,7 +276,9 @@ class SqliteSinkImpl implements SqliteSink {
     this.#retention = new Retention(this.#raw, this.#db);
     this.#queries = createQueryContext(this.#raw, this.#db);
     if (this.path !== ':memory:' && !this.#closed) this.#startCheckpointer();
-    await this.#retention.purgeExpired(Date.now() * 1000, this.#chunkRunner);
+    if (this.#options.purgeOnOpen) {
+      await this.#retention.purgeExpired(Date.now() * 1000, this.#chunkRunner);
+    }
     if (this.#options.maxSpans !== undefined) {
       this.#spanCount = (
         await this.#retention.enforceCap(this.#options.maxSpans, this.#chunkRunner)
@@ -281,6 +313,12 @@ class SqliteSinkImpl implements SqliteSink {
 
   whenReady(): Promise<void> {
     return this.#ready;
+  }
+
+  #readOnlyError(what: string): TelemetryConfigError {
+    return new TelemetryConfigError(
+      `The '${this.name}' sink opened ${JSON.stringify(this.path)} read-only and cannot ${what}: create it without readOnly to write.`,
+    );
   }
 
   attach(): void {
@@ -330,6 +368,7 @@ class SqliteSinkImpl implements SqliteSink {
 
   writeSpans(spans: readonly CompletedSpan[]): Promise<void> {
     if (this.#closed) return Promise.reject(new SqliteSinkClosedError(this.name));
+    if (this.#options.readOnly) return Promise.reject(this.#readOnlyError('write spans'));
     return this.#track(this.#writeSpans(spans));
   }
 
@@ -400,6 +439,7 @@ class SqliteSinkImpl implements SqliteSink {
   }
 
   purgeExpired(): Promise<RetentionResult> {
+    if (this.#options.readOnly) return Promise.reject(this.#readOnlyError('delete expired rows'));
     return this.#track(
       (async () => {
         await this.#usable();
@@ -674,6 +714,7 @@ class SqliteSinkImpl implements SqliteSink {
     } catch (error) {
       return Promise.reject(error);
     }
+    if (this.#options.readOnly) return Promise.reject(this.#readOnlyError('prune'));
     return this.#track(
       (async () => {
         await this.#usable();
