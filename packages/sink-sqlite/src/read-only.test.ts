@@ -139,6 +139,10 @@ describe('purgeOnOpen', () => {
     expect((await purged.storeStats()).spans).toBe(1);
     const kept = open({ path: b, purgeOnOpen: false });
     expect((await kept.storeStats()).spans).toBe(2);
-    expect(await kept.purgeExpired()).toEqual({ deletedSpans: 1, deletedTraces: 1, deletedEvents: 0 });
+    expect(await kept.purgeExpired()).toEqual({
+      deletedSpans: 1,
+      deletedTraces: 1,
+      deletedEvents: 0,
+    });
   });
 });
