@@ -131,7 +131,7 @@ export function remoteStore(baseUrl: string, token: string | undefined): CliStor
     }
     return new CliError(
       'TELEMETRY_CLI_SERVER',
-      `The telemetry server at ${location} answered ${status}${message ? `: ${message}` : ''}.`,
+      `The telemetry server at ${location} answered ${status}${message ? `: ${message.replace(/\.$/, '')}` : ''}.`,
     );
   }
 

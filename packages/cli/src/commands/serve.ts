@@ -1,5 +1,4 @@
 import { createTelemetry } from '@telemetry/core';
-import { createTelemetryServer, SERVER_DEFAULTS } from '@telemetry/server';
 import { type Command, Option } from 'commander';
 import { durationArg, wholeNumberArg } from '../args.ts';
 import { examples, TOKEN_ENV_VAR, untilStopped } from '../context.ts';
@@ -15,8 +14,8 @@ export const DEFAULT_RETENTION = '7d';
 
 interface ServeFlags {
   db?: string;
-  host: string;
-  port: number;
+  host?: string;
+  port?: number;
   otlpPort: number;
   token?: string;
   retention: number;
@@ -36,16 +35,15 @@ export function serveCommand(program: Command, io: Io): void {
       '--db <file>',
       `the store to write: a SQLite file, created if missing (default: $${DB_ENV_VAR}, else ${defaultDbPath({ ...io.env, [DB_ENV_VAR]: '' })})`,
     )
+    // No defaults here for host and port: the server's own (SERVER_DEFAULTS) apply.
     .option(
       '--host <address>',
-      'address to listen on (anything but loopback needs --token)',
-      SERVER_DEFAULTS.host,
+      'address to listen on; anything but loopback needs --token (default: 127.0.0.1)',
     )
     .option(
       '--port <port>',
-      'port of the API and the page (0: a free one)',
+      "port of the API and the page, 0 for a free one (default: 8321, Llama Stack's)",
       wholeNumberArg(0, 65_535),
-      SERVER_DEFAULTS.port,
     )
     .option(
       '--otlp-port <port>',
@@ -86,6 +84,8 @@ export function serveCommand(program: Command, io: Io): void {
 
 async function serve(flags: ServeFlags, io: Io): Promise<void> {
   const db = flags.db ?? defaultDbPath(io.env);
+  // Loaded here: the other commands do not pay for the HTTP server's modules.
+  const { createTelemetryServer } = await import('@telemetry/server');
   const ttlSeconds = Math.max(1, Math.round(flags.retention / 1000));
   const sink = await openStoreSink(db, 'serve', {
     ttlSeconds,
@@ -98,8 +98,8 @@ async function serve(flags: ServeFlags, io: Io): Promise<void> {
   const token = flags.token ?? (io.env[TOKEN_ENV_VAR] || null);
   const server = createTelemetryServer({
     telemetry,
-    host: flags.host,
-    port: flags.port,
+    ...(flags.host === undefined ? {} : { host: flags.host }),
+    ...(flags.port === undefined ? {} : { port: flags.port }),
     otlpPort: flags.otlpPort,
     token,
     warn: (message) => io.stderr.write(`telemetry serve: ${message}\n`),
@@ -114,7 +114,7 @@ async function serve(flags: ServeFlags, io: Io): Promise<void> {
     } catch (error) {
       throw new CliError(
         'TELEMETRY_CLI_LISTEN',
-        `${(error as Error).message} (--host ${flags.host}, --port ${flags.port}, --otlp-port ${flags.otlpPort})`,
+        `${(error as Error).message} (--host, --port and --otlp-port choose where)`,
         1,
         { cause: error },
       );
