@@ -147,10 +147,9 @@ async function serve(flags: ServeFlags, io: Io): Promise<void> {
       );
     }
     const signal = await stop.stopped;
-    if (!flags.json)
-      io.stderr.write(
-        `telemetry serve: ${signal}: finishing requests in flight and storing what was accepted...\n`,
-      );
+    io.stderr.write(
+      `telemetry serve: ${signal}: finishing requests in flight and storing what was accepted...\n`,
+    );
     await server.close();
   } finally {
     await telemetry.shutdown();
@@ -169,9 +168,7 @@ async function serve(flags: ServeFlags, io: Io): Promise<void> {
       `stopped, but ${lost} event(s) could not be stored (see the warnings above).`,
     );
   }
-  if (!flags.json) {
-    io.stderr.write(
-      `telemetry serve: stopped; all ${stats.accepted} accepted event(s) are stored in ${db}.\n`,
-    );
-  }
+  io.stderr.write(
+    `telemetry serve: stopped; all ${stats.accepted} accepted event(s) are stored in ${db}.\n`,
+  );
 }
