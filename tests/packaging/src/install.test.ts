@@ -17,6 +17,7 @@ import {
 const exec = promisify(execFile);
 const repoRoot = resolve(import.meta.dirname, '../../..');
 const PACKAGES = [
+  'cli',
   'core',
   'sink-console',
   'sink-sqlite',
@@ -251,6 +252,24 @@ console.log(typeof createTelemetryServer, SERVER_DEFAULTS.host, SERVER_DEFAULTS.
 `,
     );
     expect(cjs.stdout.trim()).toBe('function 127.0.0.1 8321');
+  });
+
+  it('after adding the CLI from its tarball, `npx telemetry` runs and reads the store', async () => {
+    await npm(['install', tarballs.cli!]);
+    const help = await exec('npx', ['telemetry', '--help'], {
+      cwd: app,
+      env: userEnv(),
+      timeout: 60_000,
+    });
+    expect(help.stdout).toContain('Usage: telemetry [options] [command]');
+    expect(help.stdout).toMatch(/serve \[options\] +store what is sent/);
+    // The store written from the tarballs above, read by the installed command.
+    const stats = await exec('npx', ['telemetry', 'stats', '--db', './data/store.db', '--json'], {
+      cwd: app,
+      env: userEnv(),
+      timeout: 60_000,
+    });
+    expect(JSON.parse(stats.stdout)).toMatchObject({ traces: 1, spans: 2, metric_points: 1 });
   });
 
   describe('after adding sink-otel from its tarball', () => {
