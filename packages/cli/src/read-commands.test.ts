@@ -304,6 +304,15 @@ describe('the same output from the file and from a server over it', () => {
     expect(local.stdout.length).toBeGreaterThan(100);
   });
 
+  it('$TELEMETRY_URL stands for --url when --db is not given', async () => {
+    const viaEnv = await cli(['traces', '--limit', '50'], { env: { ...env, TELEMETRY_URL: url } });
+    expect(viaEnv.stdout).toBe((await run('traces', '--limit', '50', '--db', db)).stdout);
+    const stopped = await cli(['traces', '--db', db], {
+      env: { ...env, TELEMETRY_URL: 'http://127.0.0.1:9' },
+    });
+    expect(stopped.code).toBe(0);
+  });
+
   it('show', async () => {
     for (const id of [runs[0]!.turns[0]!.traceId, runs[1]!.turns[2]!.traceId]) {
       const local = await run('show', id, '--db', db);

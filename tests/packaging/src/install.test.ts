@@ -270,6 +270,21 @@ console.log(typeof createTelemetryServer, SERVER_DEFAULTS.host, SERVER_DEFAULTS.
       timeout: 60_000,
     });
     expect(JSON.parse(stats.stdout)).toMatchObject({ traces: 1, spans: 2, metric_points: 1 });
+    // Another engine is an optional package, loaded only when --db names it: without it, what to install.
+    const postgres = await exec(
+      'npx',
+      ['telemetry', 'traces', '--db', 'postgres://me:secret@127.0.0.1/traces'],
+      {
+        cwd: app,
+        env: userEnv(),
+        timeout: 60_000,
+      },
+    ).catch((error: { code: number; stderr: string }) => error);
+    expect(postgres).toMatchObject({
+      code: 1,
+      stderr:
+        'telemetry: --db postgres://me:***@127.0.0.1/traces needs the package @telemetry/sink-postgres, which is not installed: run `npm install @telemetry/sink-postgres` next to @telemetry/cli.\n',
+    });
   });
 
   describe('after adding sink-otel from its tarball', () => {
