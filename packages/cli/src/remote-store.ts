@@ -21,7 +21,7 @@ import {
   traceSearchToQuery,
   type ValidationIssue,
 } from '@telemetry/core';
-import { CliError } from './errors.ts';
+import { CliError, UsageError } from './errors.ts';
 import type { CliStore, DatasetRow } from './store.ts';
 
 /** How long one request may take. */
@@ -39,10 +39,8 @@ export function remoteStore(baseUrl: string, token: string | undefined): CliStor
     base = new URL(baseUrl);
     if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new Error('not http');
   } catch {
-    throw new CliError(
-      'TELEMETRY_CLI_USAGE',
+    throw new UsageError(
       `--url ${JSON.stringify(baseUrl)} is not an http(s) URL: pass the address \`telemetry serve\` printed, such as http://127.0.0.1:8321.`,
-      2,
     );
   }
   const root = base.href.replace(/\/+$/, '');

@@ -12,7 +12,7 @@ import {
   traceSearchParams,
   withStore,
 } from '../context.ts';
-import { CliError } from '../errors.ts';
+import { CliError, UsageError } from '../errors.ts';
 import { traceToResourceSpans } from '../otlp-json.ts';
 import { type Io, json, Progress } from '../output.ts';
 import type { CliStore } from '../store.ts';
@@ -72,18 +72,14 @@ export function exportCommand(program: Command, io: Io): void {
           'trace',
         ] as const) {
           if (flags[flag] !== undefined) {
-            throw new CliError(
-              'TELEMETRY_CLI_USAGE',
+            throw new UsageError(
               `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply to --format dataset: a dataset takes --attr, --save and --max-depth.`,
-              2,
             );
           }
         }
       } else if (flags.save !== undefined || flags.maxDepth !== undefined) {
-        throw new CliError(
-          'TELEMETRY_CLI_USAGE',
+        throw new UsageError(
           `--${flags.save !== undefined ? 'save' : 'max-depth'} applies to --format dataset only.`,
-          2,
         );
       }
       const traceIds = flags.trace?.map(traceIdArg);
