@@ -1,4 +1,4 @@
-# Sourced by scripts/demo.sh (and, for the install stamp, scripts/test.sh), after
+# Sourced by scripts/demo.sh and scripts/telemetry.sh (and, for the install stamp, scripts/test.sh), after
 # env.sh. Installs only when a manifest or the lockfile changed, builds only when a
 # source changed since the last build, and keeps the tools' own output in log
 # files: a person sees one line per step that runs, and nothing when nothing
@@ -88,6 +88,8 @@ build_is_current() {
   for dep in "$ROOT"/apps/demo/node_modules/@telemetry/*/; do
     [ -f "$dep/dist/index.js" ] || return 1
   done
+  # The telemetry command (scripts/telemetry.sh) is built with the demo.
+  if [ -d "$ROOT/packages/cli" ]; then [ -f "$ROOT/packages/cli/dist/bin.js" ] || return 1; fi
   [ -z "$(build_inputs_newer_than "$ref")" ]
 }
 
@@ -99,7 +101,7 @@ ensure_built() {
   if [ ! -f "$ROOT/apps/demo/dist/index.js" ]; then
     message="Building the packages (first run: up to a minute)"
   fi
-  run_step build "$message" pnpm exec turbo run build --filter=@telemetry/demo... --output-logs=errors-only
+  run_step build "$message" pnpm exec turbo run build --filter=@telemetry/demo... --filter=@telemetry/cli... --output-logs=errors-only
   touch "$BUILD_STAMP"
 }
 

@@ -183,7 +183,8 @@ ensure_built`;
 }
 
 const INSTALL = 'install --frozen-lockfile --reporter=append-only';
-const BUILD = 'exec turbo run build --filter=@telemetry/demo... --output-logs=errors-only';
+const BUILD =
+  'exec turbo run build --filter=@telemetry/demo... --filter=@telemetry/cli... --output-logs=errors-only';
 
 describe('the setup steps of scripts/demo.sh', SLOW, () => {
   it('first run: one line per step, the tools’ output in log files; later runs: nothing', async () => {

@@ -63,7 +63,7 @@ describe('options', () => {
         - options.datasetWriter: expected an object with appendRows(datasetId, rows)
         - options.busyTimeoutMs: expected a whole number >= 0
         - options.transactionSize: expected a whole number >= 1
-        - options: unknown option "ttl": expected name, path, ttlSeconds, serviceName, maxSpans, retentionIntervalMs, datasetWriter, busyTimeoutMs, transactionSize"
+        - options: unknown option "ttl": expected name, path, ttlSeconds, serviceName, maxSpans, retentionIntervalMs, datasetWriter, busyTimeoutMs, transactionSize, readOnly, purgeOnOpen"
     `);
   });
 
@@ -85,6 +85,8 @@ describe('options', () => {
         "busyTimeoutMs": 5000,
         "name": "sqlite",
         "path": ":memory:",
+        "purgeOnOpen": true,
+        "readOnly": false,
         "retentionIntervalMs": 60000,
         "transactionSize": 200,
         "ttlSeconds": 604800,

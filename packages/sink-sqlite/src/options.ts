@@ -23,77 +23,101 @@ const wholeNumber = (min: 0 | 1) => {
  * The SQLite sink's options: their validation and every default, in one
  * place (the types below are inferred from it).
  */
-export const SqliteSinkOptionsSchema = z.strictObject({
-  /**
-   * The sink's name in stats and error messages.
-   * @default 'sqlite'
-   */
-  name: SinkNameSchema.default('sqlite'),
-  /**
-   * Database file. Missing directories are created; a bare file name is
-   * relative to the working directory. `:memory:` keeps everything in this
-   * process only (gone at exit): pass a path to query data later.
-   * @default ':memory:'
-   */
-  path: z
-    .string({ error: 'expected a file path or ":memory:"' })
-    .min(1, { error: 'expected a file path or ":memory:"' })
-    // SQLite would open the name up to the NUL: a file nobody asked for.
-    .refine((path) => !path.includes('\0'), {
-      error: (issue) =>
-        `expected a file path without NUL bytes (SQLite would open the file named up to the first one), got ${JSON.stringify(issue.input)}`,
-    })
-    .default(':memory:'),
-  /**
-   * How long a span (with its logs and metrics) is kept when its events carry
-   * no `ttl_seconds`; counted from the span's end.
-   * @default 604800 (7 days, Llama Stack's `log_event` default)
-   */
-  ttlSeconds: wholeNumber(1).default(DEFAULT_TTL_SECONDS),
-  /**
-   * The `service_name` of the traces this process writes.
-   * @default process.env.OTEL_SERVICE_NAME, else 'unknown_service'
-   */
-  serviceName: z
-    .string({ error: 'expected a service name' })
-    .default(() => serviceNameFrom(process.env)),
-  /**
-   * Keep at most this many spans: past it, the oldest are deleted (with their
-   * events and attributes) after a write. Unlimited when absent.
-   * @default undefined
-   */
-  maxSpans: wholeNumber(1).optional(),
-  /**
-   * How often expired rows are deleted (they are also deleted on open).
-   * `0` turns the periodic run off.
-   * @default 60000
-   */
-  retentionIntervalMs: wholeNumber(0).default(60_000),
-  /**
-   * Where `saveSpansToDataset` appends rows when the caller passes no writer.
-   * @default undefined (saveSpansToDataset then needs a writer argument)
-   */
-  datasetWriter: z
-    .custom<DatasetWriter>(
-      (value) => typeof (value as { appendRows?: unknown } | null)?.appendRows === 'function',
-      { error: 'expected an object with appendRows(datasetId, rows)' },
-    )
-    .optional(),
-  /**
-   * How long a write waits for another process that holds the write lock;
-   * past it the write fails as retryable and core's dispatcher writes the
-   * batch again after a backoff.
-   * @default 5000
-   */
-  busyTimeoutMs: wholeNumber(0).default(5_000),
-  /**
-   * Spans per transaction. A batch larger than this is written in several
-   * transactions with the event loop free in between, so no single write
-   * blocks the application for long.
-   * @default 200
-   */
-  transactionSize: wholeNumber(1).default(200),
-});
+export const SqliteSinkOptionsSchema = z
+  .strictObject({
+    /**
+     * The sink's name in stats and error messages.
+     * @default 'sqlite'
+     */
+    name: SinkNameSchema.default('sqlite'),
+    /**
+     * Database file. Missing directories are created; a bare file name is
+     * relative to the working directory. `:memory:` keeps everything in this
+     * process only (gone at exit): pass a path to query data later.
+     * @default ':memory:'
+     */
+    path: z
+      .string({ error: 'expected a file path or ":memory:"' })
+      .min(1, { error: 'expected a file path or ":memory:"' })
+      // SQLite would open the name up to the NUL: a file nobody asked for.
+      .refine((path) => !path.includes('\0'), {
+        error: (issue) =>
+          `expected a file path without NUL bytes (SQLite would open the file named up to the first one), got ${JSON.stringify(issue.input)}`,
+      })
+      .default(':memory:'),
+    /**
+     * How long a span (with its logs and metrics) is kept when its events carry
+     * no `ttl_seconds`; counted from the span's end.
+     * @default 604800 (7 days, Llama Stack's `log_event` default)
+     */
+    ttlSeconds: wholeNumber(1).default(DEFAULT_TTL_SECONDS),
+    /**
+     * The `service_name` of the traces this process writes.
+     * @default process.env.OTEL_SERVICE_NAME, else 'unknown_service'
+     */
+    serviceName: z
+      .string({ error: 'expected a service name' })
+      .default(() => serviceNameFrom(process.env)),
+    /**
+     * Keep at most this many spans: past it, the oldest are deleted (with their
+     * events and attributes) after a write. Unlimited when absent.
+     * @default undefined
+     */
+    maxSpans: wholeNumber(1).optional(),
+    /**
+     * How often expired rows are deleted (they are also deleted on open).
+     * `0` turns the periodic run off.
+     * @default 60000
+     */
+    retentionIntervalMs: wholeNumber(0).default(60_000),
+    /**
+     * Where `saveSpansToDataset` appends rows when the caller passes no writer.
+     * @default undefined (saveSpansToDataset then needs a writer argument)
+     */
+    datasetWriter: z
+      .custom<DatasetWriter>(
+        (value) => typeof (value as { appendRows?: unknown } | null)?.appendRows === 'function',
+        { error: 'expected an object with appendRows(datasetId, rows)' },
+      )
+      .optional(),
+    /**
+     * How long a write waits for another process that holds the write lock;
+     * past it the write fails as retryable and core's dispatcher writes the
+     * batch again after a backoff.
+     * @default 5000
+     */
+    busyTimeoutMs: wholeNumber(0).default(5_000),
+    /**
+     * Spans per transaction. A batch larger than this is written in several
+     * transactions with the event loop free in between, so no single write
+     * blocks the application for long.
+     * @default 200
+     */
+    transactionSize: wholeNumber(1).default(200),
+    /**
+     * Open an existing store for reading only, as a tool that reads a file
+     * another process writes (`telemetry traces`, `telemetry tail`): no
+     * migration, no retention, no WAL checkpoints, nothing written. The file must
+     * exist and have been migrated by a writer of this version; writes,
+     * `purgeExpired` and `prune` reject.
+     * @default false
+     */
+    readOnly: z.boolean({ error: 'expected true or false' }).default(false),
+    /**
+     * Delete expired rows when the store opens. `false` leaves them to the
+     * periodic run (or to nobody, with `retentionIntervalMs: 0`), so that a
+     * tool such as `telemetry prune` deletes exactly what it reports.
+     * @default true
+     */
+    purgeOnOpen: z.boolean({ error: 'expected true or false' }).default(true),
+  })
+  .check(
+    z.refine((o) => !(o?.readOnly === true && o.path === ':memory:'), {
+      path: ['readOnly'],
+      error: 'expected a file path with readOnly: a new :memory: database has nothing to read',
+      when: () => true,
+    }),
+  );
 
 /** Options of `createSqliteSink`; each is documented, with its default, in `SqliteSinkOptionsSchema`. */
 export type SqliteSinkOptions = z.input<typeof SqliteSinkOptionsSchema>;

@@ -28,7 +28,7 @@ import {
 import Sqlite from 'better-sqlite3';
 import { type CompiledQuery, Kysely, SqliteDialect } from 'kysely';
 import { Checkpointer } from './checkpointer.ts';
-import { createMigrator } from './migrations.ts';
+import { checkMigrated, createMigrator } from './migrations.ts';
 import {
   type ResolvedOptions,
   type SqliteSinkOptions,
@@ -105,6 +105,7 @@ function isBusy(error: unknown): boolean {
 }
 
 function openDatabase(options: ResolvedOptions): Sqlite.Database {
+  if (options.readOnly) return openReadOnly(options);
   const memory = options.path === ':memory:';
   try {
     if (!memory) mkdirSync(dirname(resolve(options.path)), { recursive: true });
@@ -122,6 +123,23 @@ function openDatabase(options: ResolvedOptions): Sqlite.Database {
     throw new TelemetryConfigError(
       `Cannot open the SQLite telemetry store at ${JSON.stringify(options.path)}: ${(error as Error).message}. ` +
         `Pass a writable file path (or ':memory:') as the sqlite sink's path.`,
+      { cause: error },
+    );
+  }
+}
+
+/** A reader's connection: the file must exist; nothing is created or written. */
+function openReadOnly(options: ResolvedOptions): Sqlite.Database {
+  try {
+    const raw = new Sqlite(options.path, { readonly: true, fileMustExist: true });
+    raw.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
+    raw.pragma('temp_store = MEMORY');
+    raw.pragma('cache_size = -32768');
+    return raw;
+  } catch (error) {
+    throw new TelemetryConfigError(
+      `Cannot open the SQLite telemetry store at ${JSON.stringify(options.path)} for reading: ${(error as Error).message}. ` +
+        'Pass the path of an existing store.',
       { cause: error },
     );
   }
@@ -201,6 +219,18 @@ class SqliteSinkImpl extends SqlTraceStore implements SqliteSink {
   }
 
   async #open(): Promise<void> {
+    if (this.#options.readOnly) {
+      try {
+        await this.#withBusyRetry(() => checkMigrated(this.#raw));
+      } catch (error) {
+        throw new TelemetryConfigError(
+          `Cannot read the SQLite telemetry store at ${JSON.stringify(this.path)}: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+      this.#queries = createQueryContext(this.#db, this.#statements);
+      return;
+    }
     try {
       await this.#withBusyRetry(() => migrate(this.#raw, this.#db));
     } catch (error) {
@@ -221,7 +251,7 @@ class SqliteSinkImpl extends SqlTraceStore implements SqliteSink {
       },
     });
     if (this.path !== ':memory:' && !this.#closed) this.#startCheckpointer();
-    await this.#retention.purgeExpired(Date.now() * 1000);
+    if (this.#options.purgeOnOpen) await this.#retention.purgeExpired(Date.now() * 1000);
     if (this.#options.maxSpans !== undefined) {
       this.#spanCount = (await this.#retention.enforceCap(this.#options.maxSpans)).remaining;
     }
@@ -254,6 +284,12 @@ class SqliteSinkImpl extends SqlTraceStore implements SqliteSink {
 
   whenReady(): Promise<void> {
     return this.#ready;
+  }
+
+  #readOnlyError(what: string): TelemetryConfigError {
+    return new TelemetryConfigError(
+      `The '${this.name}' sink opened ${JSON.stringify(this.path)} read-only and cannot ${what}: create it without readOnly to write.`,
+    );
   }
 
   attach(): void {
@@ -302,6 +338,7 @@ class SqliteSinkImpl extends SqlTraceStore implements SqliteSink {
 
   writeSpans(spans: readonly CompletedSpan[]): Promise<void> {
     if (this.#closed) return Promise.reject(new SqliteSinkClosedError(this.name));
+    if (this.#options.readOnly) return Promise.reject(this.#readOnlyError('write spans'));
     return this.#track(this.#writeSpans(spans));
   }
 
@@ -372,6 +409,7 @@ class SqliteSinkImpl extends SqlTraceStore implements SqliteSink {
   }
 
   purgeExpired(): Promise<RetentionResult> {
+    if (this.#options.readOnly) return Promise.reject(this.#readOnlyError('delete expired rows'));
     return this.#track(
       (async () => {
         await this.usable();
@@ -433,6 +471,7 @@ class SqliteSinkImpl extends SqlTraceStore implements SqliteSink {
   }
 
   protected runPrune(request: PruneRequest): Promise<PruneResult> {
+    if (this.#options.readOnly) return Promise.reject(this.#readOnlyError('prune'));
     return this.#track(
       (async () => {
         await this.usable();

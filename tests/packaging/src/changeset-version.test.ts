@@ -63,8 +63,9 @@ afterEach(() => {
 });
 
 describe('changeset version: independent versions', () => {
-  it('a minor core release bumps core only', () => {
+  it('a minor core release bumps core, and the CLI that depends on it (not as a peer) to take it', () => {
     expect(release(scratchRepo(), { '@telemetry/core': 'minor' })).toEqual({
+      '@telemetry/cli': '0.1.1',
       '@telemetry/core': '0.2.0',
       '@telemetry/provider-meta-reference': '0.1.0',
       '@telemetry/server': '0.1.0',
@@ -76,8 +77,9 @@ describe('changeset version: independent versions', () => {
     });
   });
 
-  it('a sink release bumps that sink only, not the provider that lists it as an optional peer', () => {
+  it('a sink release bumps that sink and the CLI built on it, not the provider that lists it as an optional peer', () => {
     expect(release(scratchRepo(), { '@telemetry/sink-sqlite': 'minor' })).toEqual({
+      '@telemetry/cli': '0.1.1',
       '@telemetry/core': '0.1.0',
       '@telemetry/provider-meta-reference': '0.1.0',
       '@telemetry/server': '0.1.0',
@@ -100,6 +102,7 @@ describe('changeset version: independent versions', () => {
       '@telemetry/sink-otel',
       '@telemetry/provider-meta-reference',
       '@telemetry/server',
+      '@telemetry/cli',
     ]) {
       expect(versions[name], name).not.toBe('0.1.0');
     }

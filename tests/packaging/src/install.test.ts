@@ -17,6 +17,7 @@ import {
 const exec = promisify(execFile);
 const repoRoot = resolve(import.meta.dirname, '../../..');
 const PACKAGES = [
+  'cli',
   'core',
   'sink-console',
   'sql-store',
@@ -278,6 +279,39 @@ console.log(typeof createTelemetryServer, SERVER_DEFAULTS.host, SERVER_DEFAULTS.
 `,
     );
     expect(cjs.stdout.trim()).toBe('function 127.0.0.1 8321');
+  });
+
+  it('after adding the CLI from its tarball, `npx telemetry` runs and reads the store', async () => {
+    await npm(['install', tarballs.cli!]);
+    const help = await exec('npx', ['telemetry', '--help'], {
+      cwd: app,
+      env: userEnv(),
+      timeout: 60_000,
+    });
+    expect(help.stdout).toContain('Usage: telemetry [options] [command]');
+    expect(help.stdout).toMatch(/serve \[options\] +store what is sent/);
+    // The store written from the tarballs above, read by the installed command.
+    const stats = await exec('npx', ['telemetry', 'stats', '--db', './data/store.db', '--json'], {
+      cwd: app,
+      env: userEnv(),
+      timeout: 60_000,
+    });
+    expect(JSON.parse(stats.stdout)).toMatchObject({ traces: 1, spans: 2, metric_points: 1 });
+    // Another engine is an optional package, loaded only when --db names it: without it, what to install.
+    const postgres = await exec(
+      'npx',
+      ['telemetry', 'traces', '--db', 'postgres://me:secret@127.0.0.1/traces'],
+      {
+        cwd: app,
+        env: userEnv(),
+        timeout: 60_000,
+      },
+    ).catch((error: { code: number; stderr: string }) => error);
+    expect(postgres).toMatchObject({
+      code: 1,
+      stderr:
+        'telemetry: --db postgres://me:***@127.0.0.1/traces needs the package @telemetry/sink-postgres, which is not installed: run `npm install @telemetry/sink-postgres` next to @telemetry/cli.\n',
+    });
   });
 
   describe('after adding sink-otel from its tarball', () => {
