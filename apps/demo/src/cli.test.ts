@@ -92,7 +92,9 @@ describe('mistakes on the command line', () => {
     expect(code).toBe(1);
     expect(stdout).toBe('');
     expect(stderr).toMatch(/^error: Invalid telemetry config/);
-    expect(stderr).toContain('unknown sink "sqlight"; expected one of: console, sqlite, otel');
+    expect(stderr).toContain(
+      'unknown sink "sqlight"; expected one of: console, sqlite, postgres, otel',
+    );
     expect(stderr).not.toMatch(/^\s+at /m);
   });
 

@@ -85,7 +85,7 @@ const cases: Case[] = [
     '--db and --url together',
     () => ['traces', '--db', db, '--url', url],
     2,
-    /option '--url <url>' cannot be used with option '--db <file>'/,
+    /option '--url <url>' cannot be used with option '--db <file\|url>'/,
   ],
   [
     'a missing database file',

@@ -6,7 +6,7 @@ import { attrArg, durationArg, timeArg } from './args.ts';
 import { type Io, type Paint, painter, wantsColor } from './output.ts';
 import { DB_ENV_VAR, defaultDbPath, URL_ENV_VAR } from './paths.ts';
 import { remoteStore } from './remote-store.ts';
-import { type CliStore, localStore, openStoreSink, type StoreMode } from './store.ts';
+import { type CliStore, localStore, openStoreSink, redact, type StoreMode } from './store.ts';
 
 export interface StoreFlags {
   readonly db?: string;
@@ -26,7 +26,7 @@ export const TOKEN_ENV_VAR = 'TELEMETRY_SERVER_TOKEN';
 export function addStoreOptions(command: Command, env: NodeJS.ProcessEnv): Command {
   return command
     .option(
-      '--db <file>',
+      '--db <file|url>',
       `the store: a SQLite file or a postgres:// URL (default: $${DB_ENV_VAR}, else ${defaultDbPath({ ...env, [DB_ENV_VAR]: '' })})`,
     )
     .addOption(
@@ -112,7 +112,7 @@ export async function withStore<T>(
     store = remoteStore(url, flags.token ?? (io.env[TOKEN_ENV_VAR] || undefined));
   } else {
     const db = flags.db ?? defaultDbPath(io.env);
-    store = localStore(await openStoreSink(db, mode), db);
+    store = localStore(await openStoreSink(db, mode), redact(db));
   }
   try {
     return await fn(store);

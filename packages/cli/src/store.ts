@@ -94,7 +94,17 @@ export async function openStoreSink(
     const pg = await importOptional<{
       createPostgresSink(options: Record<string, unknown>): StoreSink;
     }>('@telemetry/sink-postgres', `--db ${redact(db)}`);
-    return ready(() => pg.createPostgresSink({ connectionString: db, ...options }), db);
+    return ready(
+      () =>
+        pg.createPostgresSink({
+          connectionString: db,
+          // A read or prune deletes nothing of its own accord (prune reports what it deleted).
+          ...(mode === 'serve' ? {} : { retentionIntervalMs: 0, purgeOnOpen: false }),
+          ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
+          ...(options.maxSpans === undefined ? {} : { maxSpans: options.maxSpans }),
+        }),
+      redact(db),
+    );
   }
   if (mode !== 'serve') {
     let isDirectory: boolean;
@@ -151,8 +161,8 @@ function storeError(error: unknown, where: string): CliError {
   });
 }
 
-/** A URL with its password hidden, for messages. */
-function redact(url: string): string {
+/** Where a `--db` value points, for messages: a URL with its password hidden. */
+export function redact(url: string): string {
   return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
 }
 

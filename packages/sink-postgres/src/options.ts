@@ -69,6 +69,13 @@ export const PostgresSinkOptionsSchema = z.strictObject({
    */
   retentionIntervalMs: wholeNumber(0).default(60_000),
   /**
+   * Run retention once when the store opens. `false` leaves expired rows to
+   * the timer (or to nobody, with `retentionIntervalMs: 0`), so that a tool
+   * such as `telemetry prune` deletes, and reports, exactly what it was asked.
+   * @default true
+   */
+  purgeOnOpen: z.boolean({ error: 'expected true or false' }).default(true),
+  /**
    * Where `saveSpansToDataset` appends rows when the caller passes no writer.
    * @default undefined (saveSpansToDataset then needs a writer argument)
    */

@@ -215,7 +215,9 @@ class PostgresSinkImpl extends SqlTraceStore implements PostgresSink {
     if (this.#closed) return;
     // Expired rows go on open (unless another process is deleting them now);
     // trouble here is reported, and the next run tries again.
-    await this.#track(this.#retentionRun(false)).catch((error) => this.#report(error));
+    if (this.#options.purgeOnOpen) {
+      await this.#track(this.#retentionRun(false)).catch((error) => this.#report(error));
+    }
     this.#scheduleRetention();
   }
 

@@ -49,6 +49,7 @@ describe('options', () => {
       name: 'postgres',
       ttlSeconds: 604_800,
       retentionIntervalMs: 60_000,
+      purgeOnOpen: true,
       poolSize: 4,
       connectTimeoutMs: 5_000,
       transactionSize: 1_000,
@@ -214,6 +215,29 @@ describe('several processes at once', () => {
     expect(results.reduce((n, r) => n + r.deletedSpans, 0)).toBe(700);
     expect(results.reduce((n, r) => n + r.deletedTraces, 0)).toBe(50);
     expect((await b!.storeStats()).spans).toBe(1);
+  });
+
+  it('deletes what expired when it opens, unless purgeOnOpen is false', async () => {
+    const connectionString = await freshSchema();
+    const writer = open({ connectionString });
+    await writer.whenReady();
+    const now = Date.now() * 1000;
+    await writer.writeSpans([
+      span({
+        trace_id: tid(1),
+        span_id: sid(1),
+        start_time: now - 10 * SECOND,
+        end_time: now - 9 * SECOND,
+        ttl_seconds: 1,
+      }),
+      span({ trace_id: tid(2), span_id: sid(2), ttl_seconds: FOREVER }),
+    ]);
+    const keeping = open({ connectionString, purgeOnOpen: false });
+    await keeping.whenReady();
+    expect((await keeping.storeStats()).spans).toBe(2);
+    const purging = open({ connectionString });
+    await purging.whenReady();
+    expect((await purging.storeStats()).spans).toBe(1);
   });
 
   it('keeps at most maxSpans, oldest written first, on the retention run', async () => {

@@ -221,27 +221,6 @@ await telemetry.shutdown();
     expect(installed().has('better-sqlite3')).toBe(true);
   });
 
-  it('after adding sink-postgres from its tarball, the provider loads it, and pg comes only with it', async () => {
-    expect(installed().has('pg')).toBe(false);
-    await npm(['install', tarballs['sink-postgres']!]);
-    const { stdout } = await node(
-      'postgres.mjs',
-      `import { createTelemetryFromConfig } from '@telemetry/provider-meta-reference';
-try {
-  await createTelemetryFromConfig({ sinks: ['postgres'] });
-  console.log('no error');
-} catch (error) {
-  console.log(error.code + ': ' + error.message);
-}
-`,
-    );
-    // Loaded and validated by the sink's own schema: the config names no connection string.
-    expect(stdout.trim()).toMatch(
-      /^TELEMETRY_INVALID_INPUT: Invalid telemetry sink options \(1 problem\):\n {2}- postgres\.options\.connectionString: expected a connection string/,
-    );
-    expect(installed().has('pg')).toBe(true);
-  });
-
   it('after adding the server from its tarball, it ingests OTLP and answers the Llama Stack routes', async () => {
     await npm(['install', tarballs.server!]);
     const { stdout } = await node(
@@ -312,6 +291,37 @@ console.log(typeof createTelemetryServer, SERVER_DEFAULTS.host, SERVER_DEFAULTS.
       stderr:
         'telemetry: --db postgres://me:***@127.0.0.1/traces needs the package @telemetry/sink-postgres, which is not installed: run `npm install @telemetry/sink-postgres` next to @telemetry/cli.\n',
     });
+  });
+
+  it('after adding sink-postgres from its tarball, the provider and the CLI load it, and pg comes only with it', async () => {
+    expect(installed().has('pg')).toBe(false);
+    await npm(['install', tarballs['sink-postgres']!]);
+    const { stdout } = await node(
+      'postgres.mjs',
+      `import { createTelemetryFromConfig } from '@telemetry/provider-meta-reference';
+try {
+  await createTelemetryFromConfig({ sinks: ['postgres'] });
+  console.log('no error');
+} catch (error) {
+  console.log(error.code + ': ' + error.message);
+}
+`,
+    );
+    // Loaded and validated by the sink's own schema: the config names no connection string.
+    expect(stdout.trim()).toMatch(
+      /^TELEMETRY_INVALID_INPUT: Invalid telemetry sink options \(1 problem\):\n {2}- postgres\.options\.connectionString: expected a connection string/,
+    );
+    expect(installed().has('pg')).toBe(true);
+    // The CLI (installed above) now finds the engine; a database that is not there is one line, no password.
+    const cli = await exec(
+      'npx',
+      ['telemetry', 'traces', '--db', 'postgres://me:secret@127.0.0.1:1/traces'],
+      { cwd: app, env: userEnv(), timeout: 60_000 },
+    ).catch((error: { code: number; stderr: string }) => error);
+    expect(cli).toMatchObject({ code: 1 });
+    expect((cli as { stderr: string }).stderr).toMatch(
+      /^telemetry: Cannot reach the PostgreSQL telemetry store at postgres:\/\/me:\*\*\*@127\.0\.0\.1:1\/traces: .*ECONNREFUSED[^\n]*\n$/,
+    );
   });
 
   describe('after adding sink-otel from its tarball', () => {

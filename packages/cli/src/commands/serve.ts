@@ -5,7 +5,7 @@ import { examples, TOKEN_ENV_VAR, untilStopped } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { type Io, painter, wantsColor } from '../output.ts';
 import { DB_ENV_VAR, defaultDbPath } from '../paths.ts';
-import { openStoreSink } from '../store.ts';
+import { openStoreSink, redact } from '../store.ts';
 
 /** The OTLP/HTTP port every OpenTelemetry SDK sends to by default. */
 export const OTLP_PORT = 4318;
@@ -32,8 +32,8 @@ export function serveCommand(program: Command, io: Io): void {
       'Runs a telemetry server over a store: the Llama Stack telemetry API (as llama-stack-client calls it) and the search API, OTLP/HTTP ingest on port 4318 for any OpenTelemetry SDK, and the viewer page. Prints the URLs; Ctrl-C (or SIGTERM) stops it after answering the requests in flight and storing everything accepted.',
     )
     .option(
-      '--db <file>',
-      `the store to write: a SQLite file, created if missing (default: $${DB_ENV_VAR}, else ${defaultDbPath({ ...io.env, [DB_ENV_VAR]: '' })})`,
+      '--db <file|url>',
+      `the store to write: a SQLite file, created if missing, or a postgres:// URL (default: $${DB_ENV_VAR}, else ${defaultDbPath({ ...io.env, [DB_ENV_VAR]: '' })})`,
     )
     // No defaults here for host and port: the server's own (SERVER_DEFAULTS) apply.
     .option(
@@ -84,6 +84,7 @@ export function serveCommand(program: Command, io: Io): void {
 
 async function serve(flags: ServeFlags, io: Io): Promise<void> {
   const db = flags.db ?? defaultDbPath(io.env);
+  const shownDb = redact(db);
   // Loaded here: the other commands do not pay for the HTTP server's modules.
   const { createTelemetryServer } = await import('@telemetry/server');
   const ttlSeconds = Math.max(1, Math.round(flags.retention / 1000));
@@ -127,7 +128,7 @@ async function serve(flags: ServeFlags, io: Io): Promise<void> {
           page,
           url: address.url,
           otlp_url: address.otlpUrl,
-          db,
+          db: shownDb,
           token: token !== null,
         }) + '\n',
       );
@@ -135,7 +136,7 @@ async function serve(flags: ServeFlags, io: Io): Promise<void> {
       const paint = painter(wantsColor(io.stdout, io.env, flags.color !== false));
       io.stdout.write(
         [
-          `${paint('head', 'telemetry serve')} is storing into ${db}`,
+          `${paint('head', 'telemetry serve')} is storing into ${shownDb}`,
           `  page         ${page}`,
           `  API          ${address.url}  (Llama Stack: /v1/telemetry, search: /api/v1)`,
           `  OTLP/HTTP    ${address.otlpUrl}  (send with OTEL_EXPORTER_OTLP_ENDPOINT=${shown})`,
@@ -169,6 +170,6 @@ async function serve(flags: ServeFlags, io: Io): Promise<void> {
     );
   }
   io.stderr.write(
-    `telemetry serve: stopped; all ${stats.accepted} accepted event(s) are stored in ${db}.\n`,
+    `telemetry serve: stopped; all ${stats.accepted} accepted event(s) are stored in ${shownDb}.\n`,
   );
 }
