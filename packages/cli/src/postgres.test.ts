@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { type PostgresServer, startPostgres } from '@telemetry/store-suite';
+import LlamaStackClient from 'llama-stack-client';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, cli, runDemo, serve, tempDir } from './test-support/cli.ts';
@@ -73,6 +74,43 @@ describe('--db postgres://', () => {
     });
     const after = JSON.parse((await cli(['stats', '--db', db, '--json'], { env })).stdout);
     expect(after).toMatchObject({ traces: 0, spans: 0 });
+  }, 180_000);
+
+  it('two servers behind one database answer the same queries', async () => {
+    const env = cleanEnv(tmp.dir, { NO_COLOR: '1' });
+    const shared = db.replace('/cli_store', '/cli_shared');
+    await server.createDatabase('cli_shared');
+    const admin = new pg.Client({ connectionString: server.urlOf('cli_shared') });
+    await admin.connect();
+    await admin.query('grant all on schema public to cli').finally(() => admin.end());
+    const a = await serve(['--db', shared], env);
+    const b = await serve(['--db', shared], env);
+    try {
+      const demo = await runDemo(join(tmp.dir, 'demo-two.db'), {
+        ...env,
+        OTEL_EXPORTER_OTLP_ENDPOINT: a.address.otlp_url,
+      });
+      // What one server stored, the other answers, once the first has written it.
+      const ids = new Set(demo.turns.map((t) => t.traceId));
+      const viaB = new LlamaStackClient({ baseURL: b.address.url, maxRetries: 0 });
+      let found = new Set<string>();
+      for (let i = 0; i < 100 && found.size < ids.size; i++) {
+        const traces = await viaB.telemetry.queryTraces({
+          attribute_filters: [{ key: 'demo.run_id', op: 'eq', value: demo.runId }],
+        });
+        found = new Set(traces.map((t) => t.trace_id));
+        if (found.size < ids.size) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(found).toEqual(ids);
+      const viaA = new LlamaStackClient({ baseURL: a.address.url, maxRetries: 0 });
+      const root = demo.turns[0]!.rootSpanId;
+      expect(await viaB.telemetry.getSpanTree(root, {})).toEqual(
+        await viaA.telemetry.getSpanTree(root, {}),
+      );
+    } finally {
+      expect((await a.server.stop('SIGTERM')).code).toBe(0);
+      expect((await b.server.stop('SIGTERM')).code).toBe(0);
+    }
   }, 180_000);
 
   it('a server that is not there: one line naming the URL without its password, exit 1', async () => {
