@@ -5,12 +5,13 @@
  * file, dialects/sqlite.ts and dialects/postgres.ts, side by side.
  *
  * How a query runs (better-sqlite3's synchronous calls, pg's pool) is not
- * here: it is the sink's `QueryContext` runner, so this package depends on
+ * here: it is the sink's `QueryRunner`, so this package depends on
  * neither driver.
  */
 import type {
   AliasedRawBuilder,
   ColumnDefinitionBuilder,
+  Compilable,
   CreateTableBuilder,
   Expression,
   Kysely,
@@ -18,7 +19,24 @@ import type {
   SqlBool,
 } from 'kysely';
 import type { ValueType } from './attribute-values.ts';
-import type { QueryContext } from './query-context.ts';
+import type { Database } from './schema.ts';
+
+/**
+ * How a sink runs the queries this package builds: the typed Kysely instance
+ * (it only compiles; it never runs them) and the engine's runner. The
+ * dialect's own queries take it; the query modules take a `QueryContext`,
+ * which adds the dialect.
+ */
+export interface QueryRunner {
+  readonly db: Kysely<Database>;
+  all<R>(query: Compilable<R>): Promise<R[]>;
+  /**
+   * The same, with 64-bit integers read exactly (as `bigint`): for values
+   * bound back into a later query, such as a keyset cursor. Stored times past
+   * 2^53 would otherwise round, and a cursor could repeat or skip rows.
+   */
+  allExact<R>(query: Compilable<R>): Promise<R[]>;
+}
 
 /** A column type: a name Kysely knows, or raw SQL (kysely's own `DataTypeExpression`, not exported). */
 export type ColumnType = Parameters<CreateTableBuilder<string, string>['addColumn']>[1];
@@ -41,7 +59,7 @@ export interface WriteOrder {
   /** How many integers a position has. */
   readonly width: number;
   /** The position just after every span that can be read now; nothing written later sorts before it. */
-  current(ctx: QueryContext): Promise<WritePosition>;
+  current(ctx: QueryRunner): Promise<WritePosition>;
   /** Span `alias` was written after `after` (null: from the start) and at or before `upTo`. */
   between(
     alias: string,
