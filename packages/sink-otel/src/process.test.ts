@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SinkStats, TelemetryStats } from '@telemetry/core';
 import type { OtelSinkStats } from '@telemetry/sink-otel';
+import { type OtlpReceiver, startOtlpReceiver } from '@telemetry/test-support/otlp-receiver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleChildren, type ChildRun, runChild } from './test-support/child-processes.ts';
-import { type OtlpReceiver, startOtlpReceiver } from './test-support/otlp-receiver.ts';
 
 const TRACES = 100;
 /** Per trace: root and child (start and end each) and the child's metric. */
