@@ -1,6 +1,8 @@
 /**
- * Issue 11, items 3 and 8: a seeded fuzz of 5,000 malformed events and query
- * parameters against a pipeline with a SQLite store, in a child process that
+ * Issue 11, items 2, 3 and 8: a seeded fuzz of 5,000 malformed events, 500
+ * valid ones with a hostile structure (a span its own parent, two spans each
+ * other's parent, a parent in another trace), and 2,000 malformed query
+ * parameters, against a pipeline with a SQLite store, in a child process that
  * a watchdog kills if it spins (a hang detector that counts CPU time, not the
  * wall clock). No crash, no hang, every refusal names the field that was
  * broken, and the store still answers for the good traces logged in between.
@@ -14,10 +16,10 @@ import { auditStore } from './support/store-file.ts';
 const dir = scratchDir('fuzz');
 // Fixed, so that a finding can be replayed; change it to explore further.
 const SEED = 11;
-const EVENTS = 3_000;
+const EVENTS = 5_000;
 const QUERIES = 2_000;
 
-it(`5,000 malformed events and query parameters (seed ${SEED}): no crash, no hang, every error names its field, the store still answers`, async () => {
+it(`5,000 malformed events, cycles and self-parents, 2,000 malformed queries (seed ${SEED}): no crash, no hang, every error names its field, the store still answers`, async () => {
   const sqlitePath = join(dir, 'fuzz.db');
   const result = await run(
     'fuzz',
@@ -28,6 +30,9 @@ it(`5,000 malformed events and query parameters (seed ${SEED}): no crash, no han
   expect(result.code, result.stderr).toBe(0);
 
   expect(done.cases).toBe(EVENTS + QUERIES);
+  // Cycles and self-parents were logged, and every query answered for each of them.
+  expect(done.structures).toBeGreaterThan(EVENTS / 20);
+  expect(done.structuresAnswered).toBe(4 * done.structures + 3 * 4);
   expect(done.findings).toEqual([]);
   // Both outcomes were exercised, not only one.
   expect(done.refused).toBeGreaterThan(1_000);
@@ -52,7 +57,7 @@ it(`5,000 malformed events and query parameters (seed ${SEED}): no crash, no han
   expect(auditStore(sqlitePath).integrity).toBe('ok');
 
   recordFigures({
-    scenario: `fuzz: ${EVENTS} malformed events + ${QUERIES} query parameters (seed ${SEED})`,
+    scenario: `fuzz: ${EVENTS} malformed events, ${done.structures} cycles/self-parents, ${QUERIES} bad queries (seed ${SEED})`,
     accepted: done.stats.accepted,
     queryMaxMs: done.slowest.ms,
     note: `${done.refused} refused naming the field, ${done.accepted} accepted, ${done.notFound} not found; slowest case: ${done.slowest.what}; child max RSS ${done.maxRssMb} MB`,

@@ -64,6 +64,8 @@ const HOSTILE: (() => unknown)[] = [
   () => '2025-02-30T00:00:00Z',
   () => '2025-01-01T00:00:00+99:99',
   () => '0000-01-01T00:00:00Z',
+  () => '0001-01-01T00:00:00Z',
+  () => '9999-12-31T23:59:59.999999Z',
   () => '10000-01-01T00:00:00Z',
   () => '-000001-01-01T00:00:00Z',
   () => 'not a date',
@@ -413,6 +415,126 @@ function judge(what: string, field: string, input: unknown, error: unknown): voi
   }
 }
 
+// ---------------------------------------------------------------------------
+// Valid events with a hostile structure: a span that is its own parent, two
+// spans that are each other's parent (beside a root or without one), a parent
+// in another trace. Validation may take them; every query must still answer.
+
+type Structure = 'self' | 'cycle' | 'cycle beside a root' | 'parent in another trace';
+const STRUCTURES: readonly Structure[] = [
+  'self',
+  'cycle',
+  'cycle beside a root',
+  'parent in another trace',
+];
+const structural: { trace_id: string; span_id: string; structure: Structure }[] = [];
+
+function logSpan(
+  trace_id: string,
+  span_id: string,
+  parent_span_id: string | undefined,
+  structure: Structure,
+): unknown {
+  const timestamp = new Date().toISOString();
+  const start = {
+    event: {
+      trace_id,
+      span_id,
+      type: 'structured_log',
+      timestamp,
+      attributes: { structure },
+      payload: {
+        type: 'span_start',
+        name: structure,
+        ...(parent_span_id ? { parent_span_id } : {}),
+      },
+    },
+  };
+  const end = {
+    event: {
+      trace_id,
+      span_id,
+      type: 'structured_log',
+      timestamp,
+      payload: { type: 'span_end', status: 'ok' },
+    },
+  };
+  for (const input of [start, end]) {
+    try {
+      telemetry.logEvent(input as never);
+    } catch (error) {
+      return error;
+    }
+  }
+  return undefined;
+}
+
+function logHostileStructure(): void {
+  const structure = pick(STRUCTURES);
+  const trace_id = generateTraceId();
+  const [a, b] = [generateSpanId(), generateSpanId()];
+  let error: unknown;
+  const log = (span: string, parent: string | undefined) => {
+    error ??= logSpan(trace_id, span, parent, structure);
+  };
+  if (structure === 'self') log(a, a);
+  if (structure === 'cycle beside a root') log(generateSpanId(), undefined);
+  if (structure === 'cycle' || structure === 'cycle beside a root') {
+    log(a, b);
+    log(b, a);
+  }
+  if (structure === 'parent in another trace') log(a, structural.at(-1)?.span_id ?? b);
+  judge(`structure ${structure}`, 'event', { trace_id, span_id: a, structure }, error);
+  if (error === undefined) structural.push({ trace_id, span_id: a, structure });
+}
+
+/** Every query, with valid arguments, for the spans of a hostile structure: each must answer. */
+async function probeStructures(): Promise<number> {
+  let answered = 0;
+  const ask = async (what: string, call: () => Promise<unknown>) => {
+    const started = performance.now();
+    try {
+      await call();
+      answered += 1;
+    } catch (error) {
+      if (error instanceof TelemetryNotFoundError) answered += 1;
+      else
+        findings.push(
+          `${what}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+        );
+    }
+    const ms = performance.now() - started;
+    if (ms > slowest.ms) slowest = { ms, what };
+  };
+  for (const { trace_id, span_id, structure } of structural) {
+    await ask(`getTrace (${structure})`, () => telemetry.getTrace(trace_id));
+    await ask(`getSpan (${structure})`, () => telemetry.getSpan(trace_id, span_id));
+    await ask(`getSpanTree (${structure})`, () =>
+      telemetry.getSpanTree(span_id, { max_depth: 100 }),
+    );
+    await ask(`getTraceDetail (${structure})`, () =>
+      store.getTraceDetail(trace_id, { limit: 100, event_limit: 10 }),
+    );
+  }
+  for (const structure of STRUCTURES) {
+    const attribute_filters = [{ key: 'structure', op: 'eq', value: structure }] as never;
+    await ask(`queryTraces (${structure})`, () =>
+      telemetry.queryTraces({ attribute_filters, limit: 1_000 }),
+    );
+    await ask(`querySpans (${structure})`, () =>
+      telemetry.querySpans({
+        attribute_filters,
+        attributes_to_return: ['structure'],
+        limit: 1_000,
+      }),
+    );
+    await ask(`searchTraces (${structure})`, () =>
+      store.searchTraces({ attribute_filters, limit: 100 } as never),
+    );
+  }
+  return answered;
+}
+
 const goodTraces: string[] = [];
 function logGoodTrace(): void {
   const trace_id = generateTraceId();
@@ -465,6 +587,7 @@ for (let i = 0; i < cfg.events; i++) {
   if (ms > slowest.ms) slowest = { ms, what: `logEvent ${field}` };
   judge(`logEvent #${i}`, field, input, error);
   if (i % 25 === 0) logGoodTrace();
+  if (i % 10 === 5) logHostileStructure();
   if (i % 200 === 0) await new Promise((resolve) => setImmediate(resolve));
 }
 await telemetry.flush({ timeoutMs: 300_000 });
@@ -482,6 +605,8 @@ for (let i = 0; i < cfg.queries; i++) {
   if (ms > slowest.ms) slowest = { ms, what: `${shape.name} ${field}` };
   judge(`${shape.name} #${i}`, field, args, error);
 }
+
+const structuresAnswered = await probeStructures();
 
 // The store still answers, for every good trace logged between the bad ones.
 const listed = new Set(
@@ -504,6 +629,8 @@ emit({
   findings: findings.slice(0, 30),
   findingCount: findings.length,
   goodTraces: goodTraces.length,
+  structures: structural.length,
+  structuresAnswered,
   missing,
   stats,
   slowest,
