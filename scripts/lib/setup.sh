@@ -84,8 +84,11 @@ build_is_current() {
   # Built by turbo (scripts/test.sh, CI) but not by this script yet: the demo's bundle is the reference.
   [ -f "$ref" ] || ref="$ROOT/apps/demo/dist/index.js"
   [ -f "$ref" ] || return 1
-  local dep
+  local dep real_root
+  real_root="$(cd "$ROOT" && pwd -P)"
   for dep in "$ROOT"/apps/demo/node_modules/@telemetry/*/; do
+    # Only the packages under packages/ are built; test support (tests/*) runs from source.
+    case "$(cd "$dep" && pwd -P)" in "$real_root"/packages/*) ;; *) continue ;; esac
     [ -f "$dep/dist/index.js" ] || return 1
   done
   # The telemetry command (scripts/telemetry.sh) is built with the demo.

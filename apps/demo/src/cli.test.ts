@@ -7,11 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { type OtlpReceiver, startOtlpReceiver } from '@telemetry/test-support/otlp-receiver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type OtlpReceiver,
-  startOtlpReceiver,
-} from '../../../packages/sink-otel/src/test-support/otlp-receiver.ts';
 
 const run = promisify(execFile);
 const program = resolve(dirname(new URL(import.meta.url).pathname), '../dist/index.js');

@@ -12,6 +12,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -230,6 +231,20 @@ describe('the setup steps of scripts/demo.sh', SLOW, () => {
     // A deleted build output is noticed too.
     rmSync(join(repo.root, 'packages/a/dist'), { recursive: true });
     expect((await setup(repo)).stderr).toMatch(/rebuilding \.\.\. done/);
+  });
+
+  it('a test-support package of the demo’s tests (tests/*, used from source, never built) does not make each run rebuild', async () => {
+    const repo = scratchRepository();
+    mkdirSync(join(repo.root, 'tests/support/src'), { recursive: true });
+    mkdirSync(join(repo.root, 'apps/demo/node_modules/@telemetry'), { recursive: true });
+    writeFileSync(join(repo.root, 'tests/support/package.json'), '{"name":"@telemetry/t"}\n');
+    symlinkSync(
+      join(repo.root, 'tests/support'),
+      join(repo.root, 'apps/demo/node_modules/@telemetry/t'),
+    );
+    await setup(repo);
+    expect(await setup(repo)).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(repo.calls()).toEqual([INSTALL, BUILD]);
   });
 
   it('a failing step prints the reason and where the full log is, and exits with its code', async () => {

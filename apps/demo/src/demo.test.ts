@@ -4,11 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { createSqliteSink, type SqliteSink } from '@telemetry/sink-sqlite';
+import { type OtlpReceiver, startOtlpReceiver } from '@telemetry/test-support/otlp-receiver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type OtlpReceiver,
-  startOtlpReceiver,
-} from '../../../packages/sink-otel/src/test-support/otlp-receiver.ts';
 
 const run = promisify(execFile);
 const appDir = resolve(dirname(new URL(import.meta.url).pathname), '..');

@@ -20,12 +20,9 @@ import {
   type SinkFactoryContext,
   SinkStartError,
 } from '@telemetry/provider-meta-reference';
+import { type OtlpReceiver, startOtlpReceiver } from '@telemetry/test-support/otlp-receiver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import {
-  type OtlpReceiver,
-  startOtlpReceiver,
-} from '../../sink-otel/src/test-support/otlp-receiver.ts';
 import { rejection } from './test-support/scratch.ts';
 
 let dir: string;

@@ -9,11 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CaptureStream } from '@telemetry/core/testing';
 import { createTelemetryFromConfig } from '@telemetry/provider-meta-reference';
+import { type OtlpReceiver, startOtlpReceiver } from '@telemetry/test-support/otlp-receiver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type OtlpReceiver,
-  startOtlpReceiver,
-} from '../../sink-otel/src/test-support/otlp-receiver.ts';
 import { consoleLines } from './test-support/console-lines.ts';
 
 let dir: string;

@@ -7,7 +7,7 @@ import { createTelemetry, type TelemetryStats } from '@telemetry/core';
 import { ConsoleStreamError, createConsoleSink } from '@telemetry/sink-console';
 import { describe, expect, it } from 'vitest';
 import { CaptureStream, recordingContext, StalledStream } from './test-support/capture.ts';
-import { ID, log, TRACE } from './test-support/events.ts';
+import { ID, log } from './test-support/events.ts';
 
 /** `count` one-line info logs numbered from `from`; each renders as `... <trace> INFO     event <n>`. */
 function logs(from: number, count: number) {
@@ -162,6 +162,10 @@ describe('a burst into a file', () => {
       const telemetry = createTelemetry({ sinks: [createConsoleSink({ stream, color: false })] });
       const SPANS = 100_000;
       for (let i = 0; i < SPANS; i++) telemetry.startSpan(`op-${i}`).end();
+      // What is proven is the capacity (default options keep the whole burst), not a speed:
+      // on a busy machine writing 200,000 lines can take longer than shutdown's 10 s
+      // deadline, so the test waits for the delivery itself, as long as it takes.
+      expect(await telemetry.flush({ timeoutMs: 240_000 })).toBe(true);
       await telemetry.shutdown();
       await new Promise<void>((resolve) => stream.end(resolve));
       const stats = telemetry.stats();
@@ -175,7 +179,7 @@ describe('a burst into a file', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 300_000);
 });
 
 describe('a stream that fails', () => {

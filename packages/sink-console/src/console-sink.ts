@@ -68,11 +68,17 @@ function createConsole(
     },
 
     async forceFlush(): Promise<void> {
-      // Nothing is held here: what waits for a slow stream waits in the dispatcher.
+      // Nothing is held here (what waits for a slow stream waits in the dispatcher), but
+      // what the stream took may still be in its buffer: wait until it is written out.
+      await writer.whenWritten(context.signal);
     },
 
     async shutdown(): Promise<void> {
       closed = true;
+      // A process often ends right after shutdown (a signal re-raised by the shutdown
+      // hooks, process.exit()): the stream's buffer must be out by then. The pipeline's
+      // deadline aborts the signal for a stream that never writes.
+      await writer.whenWritten(context.signal);
       writer.close();
     },
   };

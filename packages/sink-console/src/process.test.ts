@@ -185,3 +185,31 @@ describe('the README', () => {
     expect(normalise(result.stdout.toString())).toBe(normalise(shown));
   });
 });
+
+describe('a process that exits right after shutdown', () => {
+  it('finds every line its stream took: shutdown waits until the stream has written it out', () => {
+    const file = join(dir, 'exit.jsonl');
+    const spans = 20_000;
+    const result = spawnSync(process.execPath, ['child.mjs', 'file-exit', file, String(spans)], {
+      cwd: dir,
+      env: cleanEnv(),
+      encoding: 'utf8',
+    });
+    expect(result.status, result.stderr).toBe(0);
+    expect(JSON.parse(result.stderr)).toEqual({
+      delivered: 2 * spans,
+      dropped: {},
+      failed: 0,
+      pending: 0,
+    });
+    // Before: shutdown resolved once the stream had taken the text into its buffer, and the
+    // last batch was still there when process.exit() came.
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(2 * spans);
+    expect(JSON.parse(lines.at(-1)!)).toMatchObject({
+      type: 'structured_log',
+      payload: { type: 'span_end' },
+      name: `request ${spans - 1}`,
+    });
+  });
+});

@@ -30,6 +30,9 @@ export class StreamWriter {
   private listening = false;
   private drained: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** Writes handed to the stream whose callback has not come yet (text still in its buffer). */
+  private unwritten = 0;
+  private writtenWaiters: (() => void)[] = [];
 
   constructor(
     private readonly stream: NodeJS.WritableStream,
@@ -84,6 +87,25 @@ export class StreamWriter {
     this.send(text);
   }
 
+  /**
+   * Resolves once the stream has written out everything handed to it (each
+   * write's callback came), or it failed, or `signal` aborts. A stream takes
+   * text into a buffer of its own first (a file stream writes from a thread);
+   * a process that ends right after shutdown, by a signal or `process.exit()`,
+   * would lose what is still there.
+   */
+  whenWritten(signal?: AbortSignal): Promise<void> {
+    if (this.unwritten === 0 || this.hasFailed || signal?.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      this.writtenWaiters.push(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
   /** Stops listening to the stream; a write waiting for a drain stops waiting. */
   close(): void {
     if (this.closed) return;
@@ -125,17 +147,28 @@ export class StreamWriter {
 
   /** True when the stream can take more at once. */
   private send(text: string): boolean {
+    this.unwritten += 1;
     try {
       return this.stream.write(text, this.onWriteDone);
     } catch (error) {
+      // A write() that throws never calls back.
+      this.unwritten -= 1;
       this.fail(error);
       return false;
     }
   }
 
   private readonly onWriteDone = (error?: Error | null): void => {
+    this.unwritten -= 1;
     if (error) this.fail(error);
+    if (this.unwritten === 0) this.wakeWritten();
   };
+
+  private wakeWritten(): void {
+    const waiters = this.writtenWaiters;
+    this.writtenWaiters = [];
+    for (const done of waiters) done();
+  }
 
   private readonly onError = (error: unknown): void => {
     this.fail(error);
@@ -151,5 +184,6 @@ export class StreamWriter {
     this.hasFailed = true;
     this.hooks.failed(error);
     this.release();
+    this.wakeWritten();
   }
 }

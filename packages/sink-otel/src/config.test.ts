@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { TelemetryValidationError } from '@telemetry/core';
 import { createOtelSink, type OtelSinkOptions, otelSink } from '@telemetry/sink-otel';
+import { startOtlpReceiver } from '@telemetry/test-support/otlp-receiver';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startOtlpReceiver } from './test-support/otlp-receiver.ts';
 import { completedSpan } from './test-support/spans.ts';
 
 const sinks: { shutdown(): Promise<void> }[] = [];

@@ -5,9 +5,9 @@
  */
 import type { CompletedSpan } from '@telemetry/core';
 import { createOtelSink, OTLP_ERROR_CODES, OtlpExportError } from '@telemetry/sink-otel';
+import { type OtlpReceiver, tracePartialSuccess } from '@telemetry/test-support/otlp-receiver';
 import { describe, expect, it } from 'vitest';
 import { useOtlpHarness } from './test-support/harness.ts';
-import { type OtlpReceiver, tracePartialSuccess } from './test-support/otlp-receiver.ts';
 import { completedSpan, logEvent, manySpans, metricEvent } from './test-support/spans.ts';
 
 const { receiver, sink } = useOtlpHarness();

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SinkStats, TelemetryStats } from '@telemetry/core';
 import type { OtelSinkStats } from '@telemetry/sink-otel';
+import { type OtlpReceiver, startOtlpReceiver } from '@telemetry/test-support/otlp-receiver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleChildren, type ChildRun, runChild } from './test-support/child-processes.ts';
-import { type OtlpReceiver, startOtlpReceiver } from './test-support/otlp-receiver.ts';
 
 const TRACES = 100;
 /** Per trace: root and child (start and end each) and the child's metric. */
@@ -52,7 +52,6 @@ interface Shutdown {
   readonly ms: number;
   readonly stats: TelemetryStats;
   readonly otel: OtelSinkStats;
-  readonly resources: string[];
 }
 
 interface Flushed {
@@ -80,9 +79,11 @@ function expectSettledAndGone(run: ChildRun): { flushed: Flushed; shutdown: Shut
   // The code after `await telemetry.shutdown()` ran...
   expect(run.events.after).toBeDefined();
   // ...and nothing kept the process alive afterwards: no timer or socket of the exporter.
-  expect(run.events['still alive 2 s after shutdown']).toBeUndefined();
+  // (A process still running 2 s later names what keeps it; on a machine merely too busy
+  // to have exited yet, nothing.)
+  const alive = run.events['still alive 2 s after shutdown'] as { resources: string[] } | undefined;
+  expect(alive?.resources ?? []).toEqual([]);
   const shutdown = run.events['shut down'] as unknown as Shutdown;
-  expect(shutdown.resources.filter((r) => /Timeout|TCP|Immediate/.test(r))).toEqual([]);
   return { flushed: run.events.flushed as unknown as Flushed, shutdown };
 }
 
@@ -97,7 +98,9 @@ function otelOf(stats: TelemetryStats): SinkStats {
   return stats.sinks.otel!;
 }
 
-describe('a script whose collector is down, refusing or hanging', () => {
+// Each test runs a child on a machine that may be running every package's tests: the
+// deadlines are hang detectors (the child is killed after 2 minutes), never speed limits.
+describe('a script whose collector is down, refusing or hanging', { timeout: 180_000 }, () => {
   it('sinks otel, nothing listening, top-level await: both settle, the loss is counted, the process exits', async () => {
     const endpoint = await deadEndpoint();
     const run = await runChild('tla', {
@@ -187,8 +190,10 @@ describe('a script whose collector is down, refusing or hanging', () => {
       sinks: ['sqlite', 'otel'],
       endpoint,
       traces: TRACES,
-      flushTimeoutMs: FLUSH_MS,
-      shutdownTimeoutMs: SHUTDOWN_MS,
+      // Deadlines long enough for SQLite to open and write on a loaded machine, far below
+      // the 30 s flush and the endless shutdown this test was written against.
+      flushTimeoutMs: 5_000,
+      shutdownTimeoutMs: 5_000,
       sqlitePath: join(dir, 'telemetry.db'),
     });
     record('sqlite,otel, nothing listening (async main)', run);

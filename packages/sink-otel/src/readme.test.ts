@@ -1,8 +1,8 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { OtelSinkOptionsSchema, otelSink } from '@telemetry/sink-otel';
+import { startOtlpReceiver } from '@telemetry/test-support/otlp-receiver';
 import { afterEach, expect, it } from 'vitest';
-import { startOtlpReceiver } from './test-support/otlp-receiver.ts';
 
 const README = fileURLToPath(new URL('../README.md', import.meta.url));
 const SNIPPET = fileURLToPath(new URL('./test-support/readme-usage.generated.ts', import.meta.url));

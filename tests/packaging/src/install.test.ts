@@ -8,11 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { type OtlpReceiver, startOtlpReceiver } from '@telemetry/test-support/otlp-receiver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type OtlpReceiver,
-  startOtlpReceiver,
-} from '../../../packages/sink-otel/src/test-support/otlp-receiver.ts';
 
 const exec = promisify(execFile);
 const repoRoot = resolve(import.meta.dirname, '../../..');

@@ -1,7 +1,11 @@
 // Runs in a child process (see process.test.ts), with the sink bundled from source.
 // Modes: `print` prints a few events to process.stdout; `epipe` then waits for
 // the parent to close its end of stdout and writes again; `stall` logs a burst
-// through createTelemetry into a stdout pipe that the parent never reads.
+// through createTelemetry into a stdout pipe that the parent never reads;
+// `file-exit <path> <spans>` logs spans into a stream that writes a file a
+// moment later, and calls process.exit() right after shutdown.
+import { appendFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { createConsoleSink, createTelemetry } from './bundle/bundle-entry.js';
 
 const T0 = Date.UTC(2025, 0, 31, 12, 0, 0) * 1000;
@@ -67,5 +71,28 @@ if (mode === 'stall') {
     `${JSON.stringify({ flushed, shutdownMs: Date.now() - started, logged: rounds * perRound, stats: telemetry.stats() })}\n`,
   );
   // The parent never reads: exit without waiting for stdout.
+  process.exit(0);
+}
+
+if (mode === 'file-exit') {
+  // A stream that writes what it took a moment later, from elsewhere, as a file stream
+  // does from libuv's threads, a socket behind a full buffer, or a log shipper's client.
+  const file = process.argv[3];
+  const stream = new Writable({
+    highWaterMark: 1024 * 1024,
+    write(chunk, _encoding, callback) {
+      setTimeout(() => {
+        appendFileSync(file, chunk);
+        callback();
+      }, 2);
+    },
+  });
+  // The stream is never ended: an application hands it over and forgets it.
+  const telemetry = createTelemetry({ sinks: [createConsoleSink({ stream, format: 'json' })] });
+  const spans = Number(process.argv[4]);
+  for (let i = 0; i < spans; i++) telemetry.withTrace(`request ${i}`, () => {});
+  await telemetry.shutdown();
+  process.stderr.write(`${JSON.stringify(telemetry.stats().sinks.console)}\n`);
+  // What a CLI or a signal handler does: nothing runs after this, pending I/O included.
   process.exit(0);
 }

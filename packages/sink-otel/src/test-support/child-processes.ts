@@ -68,7 +68,7 @@ export interface ChildRun {
 export function runChild(
   script: 'tla' | 'main',
   scenario: Record<string, unknown>,
-  killAfterMs = 60_000,
+  killAfterMs = 120_000,
 ): Promise<ChildRun> {
   const env: NodeJS.ProcessEnv = { ...process.env, SCENARIO: JSON.stringify(scenario) };
   // The child reads OTEL_* from its environment: only what the test sets.

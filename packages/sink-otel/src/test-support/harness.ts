@@ -1,7 +1,7 @@
 import { recordingContext } from '@telemetry/core/testing';
 import { createOtelSink, type OtelSinkOptions } from '@telemetry/sink-otel';
+import { startOtlpReceiver } from '@telemetry/test-support/otlp-receiver';
 import { afterEach } from 'vitest';
-import { startOtlpReceiver } from './otlp-receiver.ts';
 
 /**
  * Receivers and sinks made in a test are shut down after it: sinks (and

@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { describeChild, runChild } from '@telemetry/test-support/child-process';
 import { BUNDLE, childScript } from './child.ts';
 
 /** A value JSON cannot carry, decoded by query-child.mjs. */
@@ -38,55 +38,38 @@ export interface QueryRun {
 }
 
 /**
- * Runs the calls against the database file in a child process; rejects when
- * the child has not finished by the deadline (it is killed), so a query that
- * loops fails the test instead of hanging the run. A deadline is a hang
- * detector here, far above any normal answer time, not a speed assertion.
+ * Runs the calls against the database file in a child process. The child is
+ * watched by the CPU time it uses, not the wall clock: a query that loops
+ * burns CPU and is killed once it has used `cpuLimitMs`, however busy the
+ * machine, while a child that is merely slow because the machine is shared is
+ * left to finish. So this is a hang detector, not a speed assertion.
  */
-export function runQueries(
+export async function runQueries(
   dir: string,
   path: string,
   calls: readonly QueryCall[],
-  deadlineMs = 60_000,
+  cpuLimitMs = 60_000,
 ): Promise<QueryRun> {
   const requestFile = join(
     dir,
     `request-${process.pid}-${Math.random().toString(36).slice(2)}.json`,
   );
   writeFileSync(requestFile, JSON.stringify({ path, calls }));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [childScript('query-child.mjs'), requestFile], {
-      env: { ...process.env, SINK_BUNDLE: BUNDLE },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      stdout += c;
-    });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => {
-      stderr += c;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), deadlineMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const lines = stdout.trimEnd().split('\n').filter(Boolean);
-      if (signal === 'SIGKILL') {
-        reject(
-          new Error(
-            `query child did not finish within ${deadlineMs} ms (a query hangs?) after ${lines.length} of ${calls.length} calls; next: ${JSON.stringify(calls[lines.length])?.slice(0, 300)}`,
-          ),
-        );
-        return;
-      }
-      if (code !== 0) {
-        reject(new Error(`query child exited with ${code ?? signal}: ${stderr.slice(0, 2000)}`));
-        return;
-      }
-      const parsed = lines.map((l) => JSON.parse(l));
-      const summary = parsed.pop() as { done: boolean; maxRssMb: number };
-      resolve({ outcomes: parsed as Outcome[], maxRssMb: summary.maxRssMb });
-    });
+  const result = await runChild(childScript('query-child.mjs'), {
+    args: [requestFile],
+    env: { SINK_BUNDLE: BUNDLE },
+    cpuLimitMs,
   });
+  const lines = result.stdout.trimEnd().split('\n').filter(Boolean);
+  if (result.killedBy) {
+    throw new Error(
+      `query child killed after ${lines.length} of ${calls.length} calls (a query hangs?); next: ${JSON.stringify(calls[lines.length])?.slice(0, 300)}\n${describeChild(result)}`,
+    );
+  }
+  if (result.code !== 0) {
+    throw new Error(`query child ${describeChild(result)}`);
+  }
+  const parsed = lines.map((l) => JSON.parse(l));
+  const summary = parsed.pop() as { done: boolean; maxRssMb: number };
+  return { outcomes: parsed as Outcome[], maxRssMb: summary.maxRssMb };
 }

@@ -3,8 +3,8 @@
  * exporters send (traces and metrics) with protobufjs and a `.proto` subset
  * written from the OpenTelemetry protocol specification (./otlp.proto).
  *
- * Reusable by other packages' tests by relative path:
- *   import { startOtlpReceiver } from '../../sink-otel/src/test-support/otlp-receiver.ts';
+ * Shared by every package's tests (add `@telemetry/test-support` as a dev dependency):
+ *   import { startOtlpReceiver } from '@telemetry/test-support/otlp-receiver';
  */
 import {
   createServer,
@@ -117,6 +117,8 @@ export interface OtlpResponse {
   readonly delayMs?: number;
   /** Never answer (a hung collector); the connection stays open until the receiver stops. */
   readonly hang?: boolean;
+  /** Cut the connection without an answer (a collector that crashes or a proxy that resets). */
+  readonly reset?: boolean;
 }
 
 /** Chooses the answer to a request: a status code, a full response, or undefined for 200. */
@@ -434,7 +436,8 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
             ? { status: chosen }
             : chosen;
       let items = 0;
-      let status = response.status;
+      // A connection cut without an answer is recorded as status 0.
+      let status = response.reset ? 0 : response.status;
       try {
         if (req.headers['content-encoding'] === 'gzip') raw = gunzipSync(raw);
         const accepted = status >= 200 && status < 300 && !response.hang;
@@ -497,6 +500,10 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
         }
       };
       if (response.hang) return;
+      if (response.reset) {
+        req.socket.resetAndDestroy();
+        return;
+      }
       if (response.delayMs) setTimeout(send, response.delayMs);
       else send();
     });
