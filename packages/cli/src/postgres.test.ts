@@ -118,7 +118,9 @@ describe('--db postgres://', () => {
     const down = `postgres://cli:pa55word@127.0.0.1:1/nothing`;
     const result = await cli(['traces', '--db', down], { env });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^telemetry: .*postgres:\/\/cli:\*\*\*@127\.0\.0\.1:1\/nothing/);
+    expect(result.stderr).toMatch(
+      /^telemetry: Cannot reach the store at postgres:\/\/cli:\*\*\*@127\.0\.0\.1:1\/nothing: .*ECONNREFUSED.*\. Start the database, or check --db\.\n$/,
+    );
     expect(result.stderr).not.toContain('pa55word');
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
   }, 60_000);

@@ -155,6 +155,16 @@ async function ready(create: () => StoreSink, where: string): Promise<StoreSink>
 }
 
 function storeError(error: unknown, where: string): CliError {
+  const e = error as { retryable?: unknown; cause?: unknown } | null;
+  if (e?.retryable === true && e.cause instanceof Error) {
+    // The sink's own wording is for an application that keeps writing; a command ends here.
+    return new CliError(
+      'TELEMETRY_CLI_STORE',
+      `Cannot reach the store at ${where}: ${e.cause.message}. Start the database, or check --db.`,
+      1,
+      { cause: error },
+    );
+  }
   const message = error instanceof Error ? error.message : String(error);
   return new CliError('TELEMETRY_CLI_STORE', message || `Cannot open the store at ${where}.`, 1, {
     cause: error,

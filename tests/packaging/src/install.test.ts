@@ -317,7 +317,7 @@ try {
     ).catch((error: { code: number; stderr: string }) => error);
     expect(cli).toMatchObject({ code: 1 });
     expect((cli as { stderr: string }).stderr).toMatch(
-      /^telemetry: Cannot reach the PostgreSQL telemetry store at postgres:\/\/me:\*\*\*@127\.0\.0\.1:1\/traces: .*ECONNREFUSED[^\n]*\n$/,
+      /^telemetry: Cannot reach the store at postgres:\/\/me:\*\*\*@127\.0\.0\.1:1\/traces: .*ECONNREFUSED.*\. Start the database, or check --db\.\n$/,
     );
   });
 
