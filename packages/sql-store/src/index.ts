@@ -49,4 +49,6 @@ export {
 } from './span-rows.ts';
 export type { PruneRequest } from './store.ts';
 export { SqlTraceStore } from './store.ts';
+export type { StoreSink } from './store-sink.ts';
+export { StoreSinkClosedError } from './store-sink.ts';
 export { MAX_UNIX_SECONDS, QUERY_LIMITS } from './validation.ts';
