@@ -34,6 +34,7 @@ export type {
   TracesTable,
 } from './schema.ts';
 export type {
+  ChunkResult,
   PreparedEvent,
   PreparedSpan,
   SpanRowOptions,
