@@ -24,6 +24,7 @@ export {
   TelemetryNotFoundError,
   TelemetryValidationError,
 } from './errors.ts';
+export { setOwn } from './own-property.ts';
 export type {
   Attributes,
   AttributeValue,

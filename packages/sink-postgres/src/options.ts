@@ -1,21 +1,9 @@
+import { type Env, type LlamaStackConfig, SinkNameSchema, z } from '@telemetry/core/sink';
 import {
-  type DatasetWriter,
-  DEFAULT_TTL_SECONDS,
-  type Env,
-  type LlamaStackConfig,
-  SinkNameSchema,
-  z,
-} from '@telemetry/core/sink';
-
-/** `service_name` of the traces written when none is given: OpenTelemetry's variable, else its fallback. */
-function serviceNameFrom(env: Env): string {
-  return env.OTEL_SERVICE_NAME || 'unknown_service';
-}
-
-const wholeNumber = (min: 0 | 1) => {
-  const error = `expected a whole number >= ${min}`;
-  return z.number({ error }).int({ error }).min(min, { error });
-};
+  serviceNameFrom,
+  storeSinkOptionFields,
+  wholeNumberOption as wholeNumber,
+} from '@telemetry/sql-store';
 
 const CONNECTION_STRING = /^postgres(?:ql)?:\/\//;
 
@@ -43,48 +31,26 @@ export const PostgresSinkOptionsSchema = z.strictObject({
           String(issue.input).replace(/\/\/[^@/]*@/, '//***@'),
         )}`,
     }),
-  /**
-   * How long a span (with its logs and metrics) is kept when its events carry
-   * no `ttl_seconds`; counted from the span's end.
-   * @default 604800 (7 days, Llama Stack's `log_event` default)
-   */
-  ttlSeconds: wholeNumber(1).default(DEFAULT_TTL_SECONDS),
-  /**
-   * The `service_name` of the traces this process writes.
-   * @default process.env.OTEL_SERVICE_NAME, else 'unknown_service'
-   */
-  serviceName: z
-    .string({ error: 'expected a service name' })
-    .default(() => serviceNameFrom(process.env)),
+  ...storeSinkOptionFields,
   /**
    * Keep at most about this many spans: the retention run (on open and every
    * `retentionIntervalMs`) deletes the oldest written past it. Unlimited when absent.
    * @default undefined
    */
-  maxSpans: wholeNumber(1).optional(),
+  maxSpans: storeSinkOptionFields.maxSpans,
   /**
    * How often retention runs (it also runs on open). With many writers on
    * one database, one of them runs it at a time. `0` turns the timer off.
    * @default 60000
    */
-  retentionIntervalMs: wholeNumber(0).default(60_000),
+  retentionIntervalMs: storeSinkOptionFields.retentionIntervalMs,
   /**
    * Run retention once when the store opens. `false` leaves expired rows to
    * the timer (or to nobody, with `retentionIntervalMs: 0`), so that a tool
    * such as `telemetry prune` deletes, and reports, exactly what it was asked.
    * @default true
    */
-  purgeOnOpen: z.boolean({ error: 'expected true or false' }).default(true),
-  /**
-   * Where `saveSpansToDataset` appends rows when the caller passes no writer.
-   * @default undefined (saveSpansToDataset then needs a writer argument)
-   */
-  datasetWriter: z
-    .custom<DatasetWriter>(
-      (value) => typeof (value as { appendRows?: unknown } | null)?.appendRows === 'function',
-      { error: 'expected an object with appendRows(datasetId, rows)' },
-    )
-    .optional(),
+  purgeOnOpen: storeSinkOptionFields.purgeOnOpen,
   /**
    * Connections of this process to the database, at most (writes, queries
    * and retention share them).

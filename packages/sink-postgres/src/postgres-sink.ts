@@ -9,10 +9,6 @@ import {
   type SinkContext,
   TelemetryConfigError,
   TelemetryError,
-  type TelemetrySink,
-  type TraceSearchStore,
-  type TraceStore,
-  type TraceStoreAdmin,
 } from '@telemetry/core/sink';
 import {
   compilable,
@@ -24,6 +20,8 @@ import {
   type RetentionResult,
   type RetentionRunner,
   SqlTraceStore,
+  type StoreSink,
+  StoreSinkClosedError,
 } from '@telemetry/sql-store';
 import { type CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
@@ -43,8 +41,7 @@ import { PostgresSpanWriter } from './span-writer.ts';
  * extensions (`TraceSearchStore`) and the store admin (`TraceStoreAdmin`).
  * Any number of processes may write to and query one database.
  */
-export interface PostgresSink extends TelemetrySink, TraceStore, TraceSearchStore, TraceStoreAdmin {
-  readonly name: string;
+export interface PostgresSink extends StoreSink {
   /**
    * Stores spans, one transaction per `transactionSize` of them. A lost or
    * refused connection rejects with a `RetryableSinkError`: core's dispatcher
@@ -52,14 +49,8 @@ export interface PostgresSink extends TelemetrySink, TraceStore, TraceSearchStor
    * by id).
    */
   writeSpans(spans: readonly CompletedSpan[]): Promise<void>;
-  /** Called by the pipeline the sink joins: from then on, spans it cannot store are counted there. */
-  attach(context: SinkContext): void;
-  /** Resolves once every write started so far has committed or failed. */
-  forceFlush(): Promise<void>;
   /** Waits for writes and retention in flight, stops retention, closes the pool. Idempotent. */
   shutdown(): Promise<void>;
-  /** The same as `shutdown()`. */
-  close(): Promise<void>;
   /**
    * Resolves when the database is reachable and migrated; rejects with the
    * reason it is not (a server that cannot be reached is tried again by the
@@ -72,18 +63,10 @@ export interface PostgresSink extends TelemetrySink, TraceStore, TraceSearchStor
    * `retentionIntervalMs`, in one process at a time.
    */
   purgeExpired(): Promise<RetentionResult>;
-  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Thrown by queries and writes after `shutdown()`. */
-export class PostgresSinkClosedError extends TelemetryError {
-  constructor(name: string) {
-    super(
-      'TELEMETRY_SINK_CLOSED',
-      `The '${name}' sink is shut down; create a new sink to read or write this database.`,
-    );
-  }
-}
+export class PostgresSinkClosedError extends StoreSinkClosedError {}
 
 /** One advisory lock per store (per schema): retention and prune run in one process at a time. */
 const RETENTION_LOCK = sql`hashtext(current_schema() || '.telemetry_retention')`;

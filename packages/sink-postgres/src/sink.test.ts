@@ -116,6 +116,12 @@ describe('the sink contract', () => {
     await sink.shutdown();
     await expect(sink.queryTraces()).rejects.toBeInstanceOf(PostgresSinkClosedError);
     await expect(sink.writeSpans([])).rejects.toBeInstanceOf(PostgresSinkClosedError);
+    await expect(sink.storeStats()).rejects.toMatchObject({
+      name: 'PostgresSinkClosedError',
+      code: 'TELEMETRY_SINK_CLOSED',
+      message:
+        "The 'postgres' sink is shut down; create a new sink to read or write this database.",
+    });
   });
 
   it('keeps long names and keys: the span whole, the trace row and attribute index within bounds', async () => {

@@ -7,6 +7,7 @@
  */
 import type { CompletedSpan } from '@telemetry/core';
 import {
+  type ChunkResult,
   type Database,
   encodeAttributeValue,
   mergeTraceRow,
@@ -22,15 +23,6 @@ import {
 import { type CompiledQuery, type Kysely, type RawBuilder, sql } from 'kysely';
 import type pg from 'pg';
 import { pgText } from './pg-context.ts';
-
-/** What one chunk did. */
-export interface ChunkResult {
-  readonly written: number;
-  /** Spans whose id was already stored (a retry, another writer): skipped with their events. */
-  readonly duplicates: number;
-  /** Spans that could not be turned into rows (counted, skipped). */
-  readonly invalid: readonly CompletedSpan[];
-}
 
 /**
  * A B-tree entry holds about 2,700 bytes: ids, names, metric names and
@@ -197,7 +189,7 @@ export class PostgresSpanWriter {
     client: pg.PoolClient,
     spans: readonly PreparedSpan[],
     received: number,
-  ): Promise<{ written: number; duplicates: number }> {
+  ): Promise<Omit<ChunkResult, 'invalid'>> {
     if (spans.length === 0) return { written: 0, duplicates: received };
     const run = (s: Statement, values: unknown[]) =>
       client.query({ name: s.name, text: s.text, values });

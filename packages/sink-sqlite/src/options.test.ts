@@ -63,7 +63,7 @@ describe('options', () => {
         - options.datasetWriter: expected an object with appendRows(datasetId, rows)
         - options.busyTimeoutMs: expected a whole number >= 0
         - options.transactionSize: expected a whole number >= 1
-        - options: unknown option "ttl": expected name, path, ttlSeconds, serviceName, maxSpans, retentionIntervalMs, datasetWriter, busyTimeoutMs, transactionSize, readOnly, purgeOnOpen"
+        - options: unknown option "ttl": expected name, path, ttlSeconds, serviceName, maxSpans, retentionIntervalMs, purgeOnOpen, datasetWriter, busyTimeoutMs, transactionSize, readOnly"
     `);
   });
 

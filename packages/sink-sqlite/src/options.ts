@@ -1,23 +1,11 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { type Env, type LlamaStackConfig, SinkNameSchema, z } from '@telemetry/core/sink';
 import {
-  type DatasetWriter,
-  DEFAULT_TTL_SECONDS,
-  type Env,
-  type LlamaStackConfig,
-  SinkNameSchema,
-  z,
-} from '@telemetry/core/sink';
-
-/** `service_name` of the traces written when none is given: OpenTelemetry's variable, else its fallback. */
-function serviceNameFrom(env: Env): string {
-  return env.OTEL_SERVICE_NAME || 'unknown_service';
-}
-
-const wholeNumber = (min: 0 | 1) => {
-  const error = `expected a whole number >= ${min}`;
-  return z.number({ error }).int({ error }).min(min, { error });
-};
+  serviceNameFrom,
+  storeSinkOptionFields,
+  wholeNumberOption as wholeNumber,
+} from '@telemetry/sql-store';
 
 /**
  * The SQLite sink's options: their validation and every default, in one
@@ -45,41 +33,13 @@ export const SqliteSinkOptionsSchema = z
           `expected a file path without NUL bytes (SQLite would open the file named up to the first one), got ${JSON.stringify(issue.input)}`,
       })
       .default(':memory:'),
-    /**
-     * How long a span (with its logs and metrics) is kept when its events carry
-     * no `ttl_seconds`; counted from the span's end.
-     * @default 604800 (7 days, Llama Stack's `log_event` default)
-     */
-    ttlSeconds: wholeNumber(1).default(DEFAULT_TTL_SECONDS),
-    /**
-     * The `service_name` of the traces this process writes.
-     * @default process.env.OTEL_SERVICE_NAME, else 'unknown_service'
-     */
-    serviceName: z
-      .string({ error: 'expected a service name' })
-      .default(() => serviceNameFrom(process.env)),
+    ...storeSinkOptionFields,
     /**
      * Keep at most this many spans: past it, the oldest are deleted (with their
      * events and attributes) after a write. Unlimited when absent.
      * @default undefined
      */
-    maxSpans: wholeNumber(1).optional(),
-    /**
-     * How often expired rows are deleted (they are also deleted on open).
-     * `0` turns the periodic run off.
-     * @default 60000
-     */
-    retentionIntervalMs: wholeNumber(0).default(60_000),
-    /**
-     * Where `saveSpansToDataset` appends rows when the caller passes no writer.
-     * @default undefined (saveSpansToDataset then needs a writer argument)
-     */
-    datasetWriter: z
-      .custom<DatasetWriter>(
-        (value) => typeof (value as { appendRows?: unknown } | null)?.appendRows === 'function',
-        { error: 'expected an object with appendRows(datasetId, rows)' },
-      )
-      .optional(),
+    maxSpans: storeSinkOptionFields.maxSpans,
     /**
      * How long a write waits for another process that holds the write lock;
      * past it the write fails as retryable and core's dispatcher writes the
@@ -103,13 +63,6 @@ export const SqliteSinkOptionsSchema = z
      * @default false
      */
     readOnly: z.boolean({ error: 'expected true or false' }).default(false),
-    /**
-     * Delete expired rows when the store opens. `false` leaves them to the
-     * periodic run (or to nobody, with `retentionIntervalMs: 0`), so that a
-     * tool such as `telemetry prune` deletes exactly what it reports.
-     * @default true
-     */
-    purgeOnOpen: z.boolean({ error: 'expected true or false' }).default(true),
   })
   .check(
     z.refine((o) => !(o?.readOnly === true && o.path === ':memory:'), {

@@ -5,6 +5,7 @@
  */
 import type { CompletedSpan } from '@telemetry/core';
 import {
+  type ChunkResult,
   type Database,
   encodeAttributeValue,
   mergeTraceRow,
@@ -19,16 +20,6 @@ import {
 } from '@telemetry/sql-store';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { CompiledQuery, Kysely } from 'kysely';
-
-/** What one chunk did. */
-export interface ChunkResult {
-  /** Spans stored. */
-  readonly written: number;
-  /** Spans whose id was already stored: skipped, with their events. */
-  readonly duplicates: number;
-  /** Spans that could not be turned into rows (counted, skipped). */
-  readonly invalid: readonly CompletedSpan[];
-}
 
 /**
  * Compiles a Kysely query whose parameters are marker strings, checks that they

@@ -11,10 +11,6 @@ import {
   type SinkContext,
   TelemetryConfigError,
   TelemetryError,
-  type TelemetrySink,
-  type TraceSearchStore,
-  type TraceStore,
-  type TraceStoreAdmin,
 } from '@telemetry/core/sink';
 import {
   type PruneRequest,
@@ -24,6 +20,8 @@ import {
   type RetentionResult,
   type SqliteDatabase,
   SqlTraceStore,
+  type StoreSink,
+  StoreSinkClosedError,
 } from '@telemetry/sql-store';
 import Sqlite from 'better-sqlite3';
 import { type CompiledQuery, Kysely, SqliteDialect } from 'kysely';
@@ -43,8 +41,7 @@ import { createQueryContext, runAtomically, StatementCache } from './sqlite-cont
  * in SQLite, and answers the whole query API (`TraceStore`), the search
  * extensions (`TraceSearchStore`) and the store admin (`TraceStoreAdmin`).
  */
-export interface SqliteSink extends TelemetrySink, TraceStore, TraceSearchStore, TraceStoreAdmin {
-  readonly name: string;
+export interface SqliteSink extends StoreSink {
   /** The database file (or `:memory:`). */
   readonly path: string;
   /**
@@ -54,30 +51,10 @@ export interface SqliteSink extends TelemetrySink, TraceStore, TraceSearchStore,
    * backoff (spans already stored are skipped by id).
    */
   writeSpans(spans: readonly CompletedSpan[]): Promise<void>;
-  /** Called by the pipeline the sink joins: from then on, spans it cannot store are counted there. */
-  attach(context: SinkContext): void;
-  /** Resolves once every write started so far has committed. */
-  forceFlush(): Promise<void>;
-  /** Waits for writes in flight, stops retention, closes the database. Idempotent. */
-  shutdown(): Promise<void>;
-  /** The same as `shutdown()`. */
-  close(): Promise<void>;
-  /** Resolves when the database is open and migrated; rejects with the reason it could not be. */
-  whenReady(): Promise<void>;
-  /** Deletes expired rows now (this also runs on open and every `retentionIntervalMs`). */
-  purgeExpired(): Promise<RetentionResult>;
-  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Thrown by queries and writes after `shutdown()`. */
-export class SqliteSinkClosedError extends TelemetryError {
-  constructor(name: string) {
-    super(
-      'TELEMETRY_SINK_CLOSED',
-      `The '${name}' sink is shut down; create a new sink to read or write this database.`,
-    );
-  }
-}
+export class SqliteSinkClosedError extends StoreSinkClosedError {}
 
 /** Retries of opening and retention work (off the write path) while another writer holds the lock. */
 const BUSY_RETRIES = 8;

@@ -447,6 +447,10 @@ describe('lifecycle', () => {
     await write;
     await expect(sink.queryTraces()).rejects.toBeInstanceOf(SqliteSinkClosedError);
     await expect(sink.writeSpans([])).rejects.toThrow("The 'sqlite' sink is shut down");
+    await expect(sink.storeStats()).rejects.toMatchObject({
+      name: 'SqliteSinkClosedError',
+      code: 'TELEMETRY_SINK_CLOSED',
+    });
   });
 
   it('checkpoints the WAL from a worker thread while the sink stays open', async () => {

@@ -34,6 +34,7 @@ export type {
   TracesTable,
 } from './schema.ts';
 export type {
+  ChunkResult,
   PreparedEvent,
   PreparedSpan,
   SpanRowOptions,
@@ -49,4 +50,7 @@ export {
 } from './span-rows.ts';
 export type { PruneRequest } from './store.ts';
 export { SqlTraceStore } from './store.ts';
+export { serviceNameFrom, storeSinkOptionFields, wholeNumberOption } from './store-options.ts';
+export type { StoreSink } from './store-sink.ts';
+export { StoreSinkClosedError } from './store-sink.ts';
 export { MAX_UNIX_SECONDS, QUERY_LIMITS } from './validation.ts';

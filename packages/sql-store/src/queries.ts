@@ -10,11 +10,12 @@ import {
   TelemetryNotFoundError,
   type Trace,
 } from '@telemetry/core';
+import { setOwn } from '@telemetry/core/sink';
 import { type Expression, type SqlBool, sql } from 'kysely';
 import { encodeAttributeValue, ValueType } from './attribute-values.ts';
 import type { StoreDialect } from './dialect.ts';
 import type { QueryContext } from './query-context.ts';
-import { isoTime, parseAttributes, setField, text } from './rows.ts';
+import { isoTime, parseAttributes, text } from './rows.ts';
 
 /** Trace columns `order_by` may name (prefix `-` for descending). */
 export const TRACE_ORDER_FIELDS = [
@@ -228,8 +229,7 @@ function project(
 ): Record<string, unknown> {
   if (!keys || keys.length === 0) return attributes;
   const out: Record<string, unknown> = {};
-  for (const key of keys)
-    setField(out, key, Object.hasOwn(attributes, key) ? attributes[key] : null);
+  for (const key of keys) setOwn(out, key, Object.hasOwn(attributes, key) ? attributes[key] : null);
   return out;
 }
 
@@ -338,7 +338,7 @@ export async function getSpanTree(
   if (rows.length === 0) throw new TelemetryNotFoundError('Span', spanId);
   const out: Record<string, SpanWithStatus> = {};
   for (const row of rows) {
-    setField(out, text(row.span_id), {
+    setOwn(out, text(row.span_id), {
       ...toSpan(row, project(parseAttributes(row.attributes), attributesToReturn)),
       status: row.status === 'error' ? 'error' : 'ok',
     });

@@ -70,21 +70,3 @@ function withinDepth(value: object, max: number): boolean {
   }
   return true;
 }
-
-/**
- * Sets an own, enumerable property, even one named `__proto__` (plain
- * assignment would replace the object's prototype instead): span ids and
- * attribute keys are data, whatever they are called.
- */
-export function setField(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') {
-    Object.defineProperty(target, key, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  } else {
-    target[key] = value;
-  }
-}

@@ -9,12 +9,13 @@ import {
   type SpanEvents,
   type SpanLog,
   type SpanMetricEvent,
+  setOwn,
   TelemetryNotFoundError,
   type TraceDetail,
 } from '@telemetry/core/sink';
 import { sql } from 'kysely';
 import type { QueryContext } from './query-context.ts';
-import { isoTime, parseAttributes, setField, text } from './rows.ts';
+import { isoTime, parseAttributes, text } from './rows.ts';
 import { durationMs, num, TRACE_COLUMNS, type TraceRow, toSummary } from './search.ts';
 
 /** A `spans` row as read, with its rowid and its trace's service. */
@@ -169,7 +170,7 @@ function labelsOf(json: unknown): Record<string, string> {
   if (!Array.isArray(pairs)) return out;
   for (const pair of pairs) {
     if (Array.isArray(pair) && typeof pair[0] === 'string' && typeof pair[1] === 'string') {
-      setField(out, pair[0], pair[1]);
+      setOwn(out, pair[0], pair[1]);
     }
   }
   return out;

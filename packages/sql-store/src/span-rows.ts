@@ -241,3 +241,13 @@ export function mergeTraceRow(dialect: StoreDialect) {
       error_count: sql`traces.error_count + excluded.error_count`,
     });
 }
+
+/** What one chunk of a store sink's write did. */
+export interface ChunkResult {
+  /** Spans stored. */
+  readonly written: number;
+  /** Spans whose id was already stored (a retry, another writer): skipped with their events. */
+  readonly duplicates: number;
+  /** Spans that could not be turned into rows (counted, skipped). */
+  readonly invalid: readonly CompletedSpan[];
+}

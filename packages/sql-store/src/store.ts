@@ -38,6 +38,7 @@ import {
   type Suggestions,
   type SuggestParams,
   SuggestParamsSchema,
+  setOwn,
   type TailSpansParams,
   TailSpansParamsSchema,
   type TailSpansResult,
@@ -59,7 +60,6 @@ import { compileMatchers } from './label-matchers.ts';
 import { granularitySeconds, queryMetrics } from './metrics.ts';
 import * as queries from './queries.ts';
 import type { QueryContext } from './query-context.ts';
-import { setField } from './rows.ts';
 import * as search from './search.ts';
 import * as spanEvents from './span-events.ts';
 import * as suggestions from './suggest.ts';
@@ -207,7 +207,7 @@ export abstract class SqlTraceStore implements TraceStore, TraceSearchStore, Tra
           start_time: span.start_time,
           end_time: span.end_time,
         };
-        for (const key of keys) setField(row, key, span.attributes?.[key] ?? null);
+        for (const key of keys) setOwn(row, key, span.attributes?.[key] ?? null);
         return row;
       });
       await target.appendRows(p.dataset_id, rows);
