@@ -410,14 +410,6 @@ class SqliteSinkImpl extends SqlTraceStore implements SqliteSink {
     return this.#shutdown;
   }
 
-  close(): Promise<void> {
-    return this.shutdown();
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.shutdown();
-  }
-
   // ---------------------------------------------------------------------------
   // The query side is SqlTraceStore's (@telemetry/sql-store); these are its hooks.
 

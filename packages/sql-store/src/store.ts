@@ -95,6 +95,17 @@ export abstract class SqlTraceStore implements TraceStore, TraceSearchStore, Tra
   protected abstract storeSizeBytes(): Promise<number>;
   /** Runs a validated prune. */
   protected abstract runPrune(request: PruneRequest): Promise<PruneResult>;
+  /** Each engine's own: waits for what is in flight, then closes the connection(s). */
+  abstract shutdown(): Promise<void>;
+
+  /** The same as `shutdown()`. */
+  close(): Promise<void> {
+    return this.shutdown();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
 
   // ---------------------------------------------------------------------------
   // TraceStore
