@@ -1,6 +1,6 @@
 import type { SpanDetail, SpanEvents, TraceDetail } from '@telemetry/core';
 import { Component } from 'preact';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { EMPTY_METRICS, formatRoute } from '../route-state.ts';
 import { formatDuration, isoToMicros } from '../time.ts';
 import {
@@ -150,16 +150,26 @@ function Waterfall(props: {
   // Handlers that never change, so a row re-renders only when its own props do.
   const latest = useRef(props);
   latest.current = props;
-  const onSelect = useCallback((id: string) => latest.current.onSelect(id), []);
+  const pending = useRef<string | null>(null);
+  const onSelect = useCallback((id: string) => {
+    pending.current = null;
+    latest.current.onSelect(id);
+  }, []);
   const onToggle = useCallback((id: string) => latest.current.onToggle(id), []);
   const onKey = useCallback((event: KeyboardEvent, row: WaterfallRow, index: number) => {
-    const { rows: current, onSelect: select, onToggle: toggle } = latest.current;
+    const { rows: current, selected, onSelect: select, onToggle: toggle } = latest.current;
+    // Arrows move from the latest selection, even one not rendered yet, not from the
+    // row with the focus: keys pressed faster than the page renders are not lost.
+    const at = current.findIndex((r) => r.spanId === (pending.current ?? selected));
+    const from = at === -1 ? index : at;
     const go = (i: number) => {
       const target = current[i];
-      if (target) select(target.spanId);
+      if (!target) return;
+      pending.current = target.spanId;
+      select(target.spanId);
     };
-    if (event.key === 'ArrowDown') go(index + 1);
-    else if (event.key === 'ArrowUp') go(index - 1);
+    if (event.key === 'ArrowDown') go(from + 1);
+    else if (event.key === 'ArrowUp') go(from - 1);
     else if (event.key === 'ArrowRight' && row.collapsed) toggle(row.spanId);
     else if (event.key === 'ArrowLeft' && row.hasChildren && !row.collapsed) toggle(row.spanId);
     else if (event.key === 'Enter' || event.key === ' ') select(row.spanId);
@@ -167,7 +177,9 @@ function Waterfall(props: {
     event.preventDefault();
   }, []);
 
-  useEffect(() => {
+  // A layout effect, so the focus has moved before the browser handles the next key.
+  useLayoutEffect(() => {
+    if (pending.current === selected) pending.current = null;
     if (selected === null) return;
     const el = box.current?.querySelector<HTMLElement>(`[data-span-id="${selected}"]`);
     el?.scrollIntoView({ block: 'nearest' });
