@@ -294,6 +294,40 @@ describe('the viewer page in Chromium', () => {
     expect(await listedTraceIds(page)).toEqual(expected.traces.map((t) => t.trace_id));
   });
 
+  it('searches a custom time window, and the window survives a reload', async () => {
+    const checkout = (await store.getTraceDetail(checkoutTraceId))!.trace;
+    // datetime-local works in the browser's zone, to the second: the test runs in the same zone.
+    const local = (ms: number) => {
+      const d = new Date(ms);
+      const pad = (n: number) => String(n).padStart(2, '0');
+      return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+    };
+    const from = Math.floor(Date.parse(checkout.start_time) / 1000) * 1000 - 1_000;
+    const to = from + 3_000;
+    await search(page, async (p) => {
+      await p.selectOption('select[name="since"]', 'custom');
+      await p.fill('input[name="start"]', local(from));
+      await p.fill('input[name="end"]', local(to));
+    });
+    const startIso = new Date(from).toISOString();
+    const endIso = new Date(to).toISOString();
+    expect(page.url()).toContain(`start=${encodeURIComponent(startIso)}`);
+    expect(page.url()).toContain(`end=${encodeURIComponent(endIso)}`);
+    const expected = await store.searchTraces({ start: startIso, end: endIso });
+    expect(expected.traces.map((t) => t.trace_id)).toContain(checkoutTraceId);
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('table.results tbody tr').length === n,
+      expected.traces.length,
+    );
+    expect(await listedTraceIds(page)).toEqual(expected.traces.map((t) => t.trace_id));
+
+    await page.reload();
+    await page.waitForSelector('table.results tbody tr');
+    expect(await page.inputValue('select[name="since"]')).toBe('custom');
+    expect(await page.inputValue('input[name="start"]')).toBe(local(from));
+    expect(await page.inputValue('input[name="end"]')).toBe(local(to));
+  });
+
   it('opens a trace: the waterfall bars are ordered and sized by the spans times', async () => {
     await search(page, async (p) => {
       await p.selectOption('select[name="status"]', 'error');

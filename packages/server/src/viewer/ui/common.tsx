@@ -69,6 +69,18 @@ export function ErrorBox(props: { error: ApiError; what: string }) {
   );
 }
 
+/** What is wrong with a form's input, one line each; nothing when all is well. */
+export function FormProblems(props: { problems: readonly string[] }) {
+  if (props.problems.length === 0) return null;
+  return (
+    <ul class="form-problems" role="alert">
+      {props.problems.map((p) => (
+        <li key={p}>{p}</li>
+      ))}
+    </ul>
+  );
+}
+
 export function Empty(props: { children: ComponentChildren }) {
   return <p class="empty">{props.children}</p>;
 }

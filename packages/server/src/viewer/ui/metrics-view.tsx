@@ -8,11 +8,12 @@ import {
   type MetricsState,
   metricsQuery,
 } from '../route-state.ts';
-import { formatDateTime, isoToMicros, LOOKBACKS, localOffsetMinutes } from '../time.ts';
+import { formatDateTime, localOffsetMinutes } from '../time.ts';
 import { api } from './api.ts';
 import { TimeSeriesChart } from './chart.tsx';
-import { Empty, ErrorBox } from './common.tsx';
+import { Empty, ErrorBox, FormProblems } from './common.tsx';
 import { navigate, useLoad, useSuggestions } from './hooks.ts';
+import { readTimeWindow, TimeWindowFields, timeWindowInput } from './time-window.tsx';
 
 const GRANULARITIES = ['', '10s', '1m', '5m', '15m', '1h', '1d'];
 
@@ -38,15 +39,7 @@ function MetricsResult(props: { metrics: MetricsState }) {
   const result = useLoad('once', (signal) =>
     built.query ? api.queryMetrics(built.query, signal) : Promise.resolve({ data: [] }),
   );
-  if (built.errors) {
-    return (
-      <ul class="form-problems" role="alert">
-        {built.errors.map((e) => (
-          <li key={e}>{e}</li>
-        ))}
-      </ul>
-    );
-  }
+  if (built.errors) return <FormProblems problems={built.errors} />;
   if (result.state === 'loading') return <p class="muted">Querying…</p>;
   if (result.state === 'failed') return <ErrorBox error={result.error} what="The metric query" />;
   const series = result.value.data;
@@ -138,37 +131,27 @@ function LabelChips(props: { series: readonly MetricSeries[]; metrics: MetricsSt
   );
 }
 
-function toLocalInput(iso: string | null): string {
-  if (iso === null) return '';
-  const micros = isoToMicros(iso);
-  if (Number.isNaN(micros)) return '';
-  return formatDateTime(micros, localOffsetMinutes(micros)).replace(' ', 'T').slice(0, 19);
-}
-
 function MetricsForm(props: { metrics: MetricsState; onRefresh: () => void }) {
   const { metrics } = props;
   const [metric, setMetric] = useState(metrics.metric ?? '');
   const [type, setType] = useState<MetricQueryType>(metrics.type);
   const [granularity, setGranularity] = useState(metrics.granularity ?? '');
-  const custom = metrics.start !== null || metrics.end !== null;
-  const [lookback, setLookback] = useState(
-    custom ? 'custom' : (metrics.since ?? DEFAULT_METRICS_SINCE),
-  );
-  const [start, setStart] = useState(toLocalInput(metrics.start));
-  const [end, setEnd] = useState(toLocalInput(metrics.end));
+  const [timeInput, setTimeInput] = useState(() => timeWindowInput(metrics, DEFAULT_METRICS_SINCE));
+  const [problems, setProblems] = useState<string[]>([]);
   const [match, setMatch] = useState<string[]>(metrics.match.length ? [...metrics.match] : ['']);
   const names = useSuggestions('metric-names', metric);
 
   const submit = (event: Event) => {
     event.preventDefault();
-    const iso = (value: string) => (value ? new Date(value).toISOString() : null);
+    const errors: string[] = [];
+    const time = readTimeWindow(timeInput, DEFAULT_METRICS_SINCE, errors);
+    setProblems(errors);
+    if (errors.length > 0) return;
     const next: MetricsState = {
       metric: metric.trim() || null,
       type,
       granularity: granularity.trim() || null,
-      since: lookback !== 'custom' && lookback !== DEFAULT_METRICS_SINCE ? lookback : null,
-      start: lookback === 'custom' ? iso(start) : null,
-      end: lookback === 'custom' ? iso(end) : null,
+      ...time,
       match: match.map((m) => m.trim()).filter((m) => m !== ''),
     };
     const hash = formatRoute({ view: 'metrics', metrics: next });
@@ -221,48 +204,7 @@ function MetricsForm(props: { metrics: MetricsState; onRefresh: () => void }) {
           <option key={g} value={g} />
         ))}
       </datalist>
-      <label>
-        Time
-        <select
-          name="since"
-          value={lookback}
-          onChange={(e) => setLookback((e.target as HTMLSelectElement).value)}
-        >
-          {Object.keys(LOOKBACKS).map((k) => (
-            <option key={k} value={k}>
-              last {k}
-            </option>
-          ))}
-          {metrics.since !== null && !(metrics.since in LOOKBACKS) && (
-            <option value={metrics.since}>last {metrics.since}</option>
-          )}
-          <option value="custom">from… to…</option>
-        </select>
-      </label>
-      {lookback === 'custom' && (
-        <>
-          <label>
-            From
-            <input
-              type="datetime-local"
-              step={1}
-              name="start"
-              value={start}
-              onInput={(e) => setStart((e.target as HTMLInputElement).value)}
-            />
-          </label>
-          <label>
-            To
-            <input
-              type="datetime-local"
-              step={1}
-              name="end"
-              value={end}
-              onInput={(e) => setEnd((e.target as HTMLInputElement).value)}
-            />
-          </label>
-        </>
-      )}
+      <TimeWindowFields value={timeInput} onChange={setTimeInput} since={metrics.since} />
       <fieldset class="attrs">
         <legend>Labels: name=value, name!=value, name=~regex, name!~regex</legend>
         {match.map((m, i) => (
@@ -298,6 +240,7 @@ function MetricsForm(props: { metrics: MetricsState; onRefresh: () => void }) {
           Query
         </button>
       </div>
+      <FormProblems problems={problems} />
     </form>
   );
 }

@@ -2,17 +2,11 @@ import type { TraceSearchResult, TraceSummary } from '@telemetry/core';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { scatterLayout } from '../chart-data.ts';
 import { formatRoute, type TraceListState, traceSearchApiQuery } from '../route-state.ts';
-import {
-  formatDateTime,
-  formatDuration,
-  isoToMicros,
-  LOOKBACKS,
-  localOffsetMinutes,
-  parseDuration,
-} from '../time.ts';
+import { formatDateTime, formatDuration, localOffsetMinutes, parseDuration } from '../time.ts';
 import { type ApiError, api } from './api.ts';
-import { Empty, ErrorBox, localTime } from './common.tsx';
+import { Empty, ErrorBox, FormProblems, localTime } from './common.tsx';
 import { asApiError, navigate, useSuggestions } from './hooks.ts';
+import { readTimeWindow, TimeWindowFields, timeWindowInput } from './time-window.tsx';
 
 /** How often the list asks for traces that became visible since its last answer. */
 const LIVE_POLL_MS = 2_000;
@@ -168,19 +162,6 @@ function merge(prev: ListState, page: TraceSearchResult): ListState {
   };
 }
 
-/** `2026-03-01T11:00:00.000Z` to a `datetime-local` value in local time, and back. */
-function toLocalInput(iso: string | null): string {
-  if (iso === null) return '';
-  const micros = isoToMicros(iso);
-  if (Number.isNaN(micros)) return '';
-  return formatDateTime(micros, localOffsetMinutes(micros)).replace(' ', 'T').slice(0, 19);
-}
-function fromLocalInput(value: string): string | null {
-  if (!value) return null;
-  const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? null : date.toISOString();
-}
-
 const LIMITS = ['20', '50', '100', '200', '500', '1000'];
 
 function SearchForm(props: { search: TraceListState }) {
@@ -188,10 +169,7 @@ function SearchForm(props: { search: TraceListState }) {
   const [service, setService] = useState(search.service ?? '');
   const [name, setName] = useState(search.name ?? '');
   const [status, setStatus] = useState(search.status ?? '');
-  const custom = search.start !== null || search.end !== null;
-  const [lookback, setLookback] = useState(custom ? 'custom' : (search.since ?? ''));
-  const [start, setStart] = useState(toLocalInput(search.start));
-  const [end, setEnd] = useState(toLocalInput(search.end));
+  const [timeInput, setTimeInput] = useState(() => timeWindowInput(search, ''));
   const [minDuration, setMinDuration] = useState(
     search.min_duration_ms === null ? '' : `${search.min_duration_ms}ms`,
   );
@@ -223,20 +201,11 @@ function SearchForm(props: { search: TraceListState }) {
     };
     const min = duration(minDuration, 'Min duration');
     const max = duration(maxDuration, 'Max duration');
-    let startIso: string | null = null;
-    let endIso: string | null = null;
-    if (lookback === 'custom') {
-      startIso = fromLocalInput(start);
-      endIso = fromLocalInput(end);
-      if (start && startIso === null) errors.push('From: expected a date and time');
-      if (end && endIso === null) errors.push('To: expected a date and time');
-    }
+    const time = readTimeWindow(timeInput, '', errors);
     setProblems(errors);
     if (errors.length > 0) return;
     const next: TraceListState = {
-      since: lookback !== '' && lookback !== 'custom' ? lookback : null,
-      start: startIso,
-      end: endIso,
+      ...time,
       service: service.trim() || null,
       name: name.trim() || null,
       status: status === 'ok' || status === 'error' ? status : null,
@@ -294,49 +263,7 @@ function SearchForm(props: { search: TraceListState }) {
           <option value="ok">ok</option>
         </select>
       </label>
-      <label>
-        Time
-        <select
-          name="since"
-          value={lookback}
-          onChange={(e) => setLookback((e.target as HTMLSelectElement).value)}
-        >
-          <option value="">any time</option>
-          {Object.keys(LOOKBACKS).map((k) => (
-            <option key={k} value={k}>
-              last {k}
-            </option>
-          ))}
-          {search.since !== null && !(search.since in LOOKBACKS) && (
-            <option value={search.since}>last {search.since}</option>
-          )}
-          <option value="custom">from… to…</option>
-        </select>
-      </label>
-      {lookback === 'custom' && (
-        <>
-          <label>
-            From
-            <input
-              type="datetime-local"
-              step={1}
-              name="start"
-              value={start}
-              onInput={(e) => setStart((e.target as HTMLInputElement).value)}
-            />
-          </label>
-          <label>
-            To
-            <input
-              type="datetime-local"
-              step={1}
-              name="end"
-              value={end}
-              onInput={(e) => setEnd((e.target as HTMLInputElement).value)}
-            />
-          </label>
-        </>
-      )}
+      <TimeWindowFields value={timeInput} onChange={setTimeInput} since={search.since} anyTime />
       <label>
         Min duration
         <input
@@ -414,13 +341,7 @@ function SearchForm(props: { search: TraceListState }) {
           Reset
         </a>
       </div>
-      {problems.length > 0 && (
-        <ul class="form-problems" role="alert">
-          {problems.map((p) => (
-            <li key={p}>{p}</li>
-          ))}
-        </ul>
-      )}
+      <FormProblems problems={problems} />
     </form>
   );
 }
