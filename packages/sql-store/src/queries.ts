@@ -111,10 +111,11 @@ async function countUpTo(ctx: QueryContext, f: QueryCondition): Promise<number> 
 
 /**
  * "Trace `t` has a span on which every filter holds", planned by how many
- * rows the filters match (each probe reads at most DENSE_MATCHES index
- * entries: under the dialect's `probeSettings`, as PostgreSQL would otherwise
- * read every match in a bitmap scan first, 10-30 ms for 50k-200k matches on a
- * 1M-span store against about 1 ms, measured by sink-postgres's bench):
+ * rows the filters match (each probe walks the attribute index and stops at
+ * DENSE_MATCHES matches: under the dialect's `probeSettings`, as PostgreSQL
+ * would otherwise collect every match in a bitmap scan first, 10-30 ms for
+ * 50k-200k matches on a 1M-span store against about 2 ms, measured with
+ * sink-postgres's bench store):
  * - a selective filter drives: its index lookup yields the few candidate
  *   spans, the other filters are checked on each, and `t.trace_id IN (...)`;
  * - when every filter is dense, each trace is checked through its own spans
