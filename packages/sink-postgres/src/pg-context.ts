@@ -3,7 +3,7 @@
  * with 64-bit integers read as numbers (or exactly, as bigints, where a
  * cursor binds them back) instead of pg's strings.
  */
-import { postgresDialect, type QueryContext } from '@telemetry/sql-store';
+import { type PlannerSettings, postgresDialect, type QueryContext } from '@telemetry/sql-store';
 import type { Compilable, Kysely } from 'kysely';
 import pg from 'pg';
 
@@ -56,9 +56,9 @@ export interface Queryable {
 }
 
 export function createQueryContext(db: Kysely<any>, pool: Queryable): QueryContext {
-  const run = async <R>(query: Compilable<R>, exact: boolean): Promise<R[]> => {
+  const run = async <R>(on: Queryable, query: Compilable<R>, exact: boolean): Promise<R[]> => {
     const compiled = query.compile();
-    const result = await pool.query({
+    const result = await on.query({
       text: compiled.sql,
       values: pgParameters(compiled.parameters),
       types: exact ? exactTypes : numberTypes,
@@ -68,9 +68,49 @@ export function createQueryContext(db: Kysely<any>, pool: Queryable): QueryConte
   return {
     db,
     dialect: postgresDialect,
-    all: (query) => run(query, false),
-    allExact: (query) => run(query, true),
+    all: (query) => run(pool, query, false),
+    allExact: (query) => run(pool, query, true),
+    allWith: (settings, query) =>
+      // A context on one client (retention's) may be inside a transaction of
+      // its own: the settings only steer plans, so it runs the query as is.
+      pool instanceof pg.Pool && Object.keys(settings).length > 0
+        ? runWithSettings(pool, settings, (client) => run(client, query, false))
+        : run(pool, query, false),
   };
+}
+
+/**
+ * A query in a transaction of its own on one pooled connection, after
+ * `set_config(name, value, true)` for each setting: the settings end with
+ * the transaction, so the connection goes back to the pool as it came (or
+ * closed, after an error). Names
+ * and values are the dialect's constants, quoted by pg all the same.
+ */
+async function runWithSettings<R>(
+  pool: pg.Pool,
+  settings: PlannerSettings,
+  run: (client: pg.PoolClient) => Promise<R[]>,
+): Promise<R[]> {
+  const client = await pool.connect();
+  try {
+    const set = Object.entries(settings).map(
+      ([name, value]) =>
+        `select set_config(${client.escapeLiteral(name)}, ${client.escapeLiteral(value)}, true);`,
+    );
+    await client.query(`begin; ${set.join(' ')}`);
+    const rows = await run(client);
+    // The answer is in: the read-only transaction ends on the client's way
+    // back to the pool, not in the caller's time.
+    client.query('commit').then(
+      () => client.release(),
+      (error: Error) => client.release(error),
+    );
+    return rows;
+  } catch (error) {
+    // Its transaction may still be open (or the connection lost): close it, never pool it.
+    client.release(error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  }
 }
 
 /**

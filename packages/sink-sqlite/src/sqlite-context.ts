@@ -51,6 +51,8 @@ export function createQueryContext(db: Kysely<any>, statements: StatementCache):
     dialect: sqliteDialect,
     all: (query) => run(query, false),
     allExact: (query) => run(query, true),
+    // SQLite's dialect asks for no planner settings (its plans already stop at a LIMIT).
+    allWith: (_settings, query) => run(query, false),
   };
 }
 

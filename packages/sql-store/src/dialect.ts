@@ -36,7 +36,16 @@ export interface QueryRunner {
    * 2^53 would otherwise round, and a cursor could repeat or skip rows.
    */
   allExact<R>(query: Compilable<R>): Promise<R[]>;
+  /**
+   * The same, with planner settings (the dialect's, such as `probeSettings`)
+   * in force for this query alone. They steer the plan, never the answer: a
+   * runner that cannot apply them runs the query as `all` does.
+   */
+  allWith<R>(settings: PlannerSettings, query: Compilable<R>): Promise<R[]>;
 }
+
+/** Planner settings by name (PostgreSQL's `enable_bitmapscan`, ...); SQLite has none. */
+export type PlannerSettings = Readonly<Record<string, string>>;
 
 /** A column type: a name Kysely knows, or raw SQL (kysely's own `DataTypeExpression`, not exported). */
 export type ColumnType = Parameters<CreateTableBuilder<string, string>['addColumn']>[1];
@@ -124,6 +133,14 @@ export interface StoreDialect {
    * every match unless it has an OFFSET; SQLite runs it per row already).
    */
   readonly perRowSubquery: RawBuilder<unknown> | null;
+  /**
+   * Settings under which a LIMIT-ed read of the attribute index stops at its
+   * limit (the density probe of `traceMatches`). PostgreSQL plans the probe
+   * as a bitmap scan, which collects every match before the first row,
+   * whenever it underestimates the matches (it does, 4-100x, on a key whose
+   * values repeat); an index scan stops at the limit. SQLite: none.
+   */
+  readonly probeSettings: PlannerSettings;
   /** A condition that never holds. */
   readonly never: RawBuilder<SqlBool>;
   /** The larger and the smaller of two values (SQLite's two-argument max/min). */

@@ -2,7 +2,13 @@ export type { PruneDeps } from './admin.ts';
 export { prune } from './admin.ts';
 export type { EncodedValue } from './attribute-values.ts';
 export { encodeAttributeValue, ValueType } from './attribute-values.ts';
-export type { QueryRunner, StoreDialect, WriteOrder, WritePosition } from './dialect.ts';
+export type {
+  PlannerSettings,
+  QueryRunner,
+  StoreDialect,
+  WriteOrder,
+  WritePosition,
+} from './dialect.ts';
 export { comparePositions } from './dialect.ts';
 export { postgresDialect } from './dialects/postgres.ts';
 export { sqliteDialect } from './dialects/sqlite.ts';

@@ -104,6 +104,10 @@ export const postgresDialect: StoreDialect = {
   // (which would read every match before the first page): it stays a
   // subplan that stops at the first match of each outer row.
   perRowSubquery: sql`offset 0`,
+  // The probe reads the attribute index in order and stops at its LIMIT:
+  // neither a bitmap scan (every match first) nor, with those off, a
+  // parallel sequential scan (workers to start, the table to read).
+  probeSettings: { enable_bitmapscan: 'off', enable_seqscan: 'off' },
   never: sql`false`,
   greatest: (a, b) => sql`greatest(${a}, ${b})`,
   least: (a, b) => sql`least(${a}, ${b})`,

@@ -66,6 +66,7 @@ export const sqliteDialect: StoreDialect = {
 
   // Expressions.
   perRowSubquery: null,
+  probeSettings: {},
   never: sql`0`,
   greatest: (a, b) => sql`max(${a}, ${b})`,
   least: (a, b) => sql`min(${a}, ${b})`,
