@@ -198,6 +198,8 @@ beforeAll(async () => {
     viewport: { width: 1280, height: 800 },
     acceptDownloads: true,
     colorScheme: 'light',
+    // The page's local times (datetime-local fields) are the test's.
+    timezoneId: Intl.DateTimeFormat().resolvedOptions().timeZone,
   });
   // Nothing may leave 127.0.0.1: such a request is refused here and fails the test.
   await browser.route('**/*', (route) => {
@@ -296,7 +298,7 @@ describe('the viewer page in Chromium', () => {
 
   it('searches a custom time window, and the window survives a reload', async () => {
     const checkout = (await store.getTraceDetail(checkoutTraceId))!.trace;
-    // datetime-local works in the browser's zone, to the second: the test runs in the same zone.
+    // datetime-local works in the browser's zone (the test's, set at launch), to the second.
     const local = (ms: number) => {
       const d = new Date(ms);
       const pad = (n: number) => String(n).padStart(2, '0');
