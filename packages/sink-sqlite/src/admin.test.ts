@@ -190,6 +190,25 @@ describe('prune', () => {
     expect((await sink.searchTraces()).traces).toHaveLength(2);
   });
 
+  it('gives the space back even while another connection is reading', async () => {
+    // A reader (or the checkpoint worker) in the way makes a TRUNCATE checkpoint
+    // answer "busy" instead of throwing: the vacuum must wait for it, not give up.
+    const sink = openSink({ busyTimeoutMs: 50 });
+    const spans: CompletedSpan[] = [];
+    for (let n = 1; n <= 40; n++) spans.push(...trace(n, 100));
+    await sink.writeSpans(spans);
+    const reader = new Sqlite(sink.file, { readonly: true });
+    cleanups.push(() => reader.close());
+    reader.exec('begin');
+    reader.prepare('select count(*) from spans').get();
+    const release = setTimeout(() => reader.exec('commit'), 400);
+    cleanups.push(() => clearTimeout(release));
+    const result = await sink.prune({ older_than: T0 + 39 * s, vacuum: true });
+    expect(result.deleted_traces).toBe(38);
+    expect(result.size_bytes_after).toBeLessThan(result.size_bytes_before / 4);
+    expect(statSync(`${sink.file}-wal`).size).toBe(0);
+  });
+
   it('loses nothing written while it runs', async () => {
     const sink = openSink({ transactionSize: 50 });
     const old: CompletedSpan[] = [];

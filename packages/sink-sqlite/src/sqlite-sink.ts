@@ -292,6 +292,25 @@ class SqliteSinkImpl extends SqlTraceStore implements SqliteSink {
     }
   }
 
+  /**
+   * Folds the WAL into the database and truncates it. A reader or the
+   * checkpoint worker in the way makes SQLite answer "busy" in the result row
+   * rather than throw, so that row is retried like a busy error. Still busy
+   * after every retry: the space comes back later, and `size_bytes_after` says so.
+   */
+  async #truncateWal(): Promise<void> {
+    try {
+      await this.#withBusyRetry(() => {
+        const [row] = this.#raw.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+        if (row?.busy) {
+          throw Object.assign(new Error('the WAL is in use'), { code: 'SQLITE_BUSY' });
+        }
+      });
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+    }
+  }
+
   async #withBusyRetry<T>(fn: () => T | Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -452,9 +471,7 @@ class SqliteSinkImpl extends SqlTraceStore implements SqliteSink {
               await this.#withBusyRetry(() => this.#raw.exec('VACUUM'));
               // VACUUM writes the whole database through the WAL: fold it back in and
               // truncate it, so the file system gets the space now.
-              if (this.path !== ':memory:') {
-                await this.#withBusyRetry(() => this.#raw.pragma('wal_checkpoint(TRUNCATE)'));
-              }
+              if (this.path !== ':memory:') await this.#truncateWal();
             },
           },
           request,
