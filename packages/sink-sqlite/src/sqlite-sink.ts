@@ -296,7 +296,8 @@ class SqliteSinkImpl extends SqlTraceStore implements SqliteSink {
    * Folds the WAL into the database and truncates it. A reader or the
    * checkpoint worker in the way makes SQLite answer "busy" in the result row
    * rather than throw, so that row is retried like a busy error. Still busy
-   * after every retry: the space comes back later, and `size_bytes_after` says so.
+   * after every retry: the space stays in the WAL (later writes reuse it), and
+   * `size_bytes_after` shows it.
    */
   async #truncateWal(): Promise<void> {
     try {
