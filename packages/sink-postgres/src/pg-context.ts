@@ -83,8 +83,8 @@ export function createQueryContext(db: Kysely<any>, pool: Queryable): QueryConte
  * A query in a transaction of its own on one pooled connection, after
  * `set_config(name, value, true)` for each setting: the settings end with
  * the transaction, so the connection goes back to the pool as it came (or
- * closed, after an error). Names
- * and values are the dialect's constants, quoted by pg all the same.
+ * closed, after an error). Names and values are the dialect's constants,
+ * quoted by pg all the same.
  */
 async function runWithSettings<R>(
   pool: pg.Pool,
