@@ -193,10 +193,29 @@ describe('llama-stack-client against the server', () => {
     const served = await client.telemetry.queryMetrics('total_tokens', range);
     expect(served).toEqual(await fx.telemetry.queryMetrics('total_tokens', range));
     expect(served[0]?.values.reduce((sum, v) => sum + v.value, 0)).toBe(128);
-    const instant = { query_type: 'instant' as const, start_time: nowSeconds - 60 };
+    const instant = {
+      query_type: 'instant' as const,
+      start_time: nowSeconds - 60,
+      end_time: nowSeconds + 60,
+    };
     expect(await client.telemetry.queryMetrics('total_tokens', instant)).toEqual(
       await fx.telemetry.queryMetrics('total_tokens', instant),
     );
+  });
+
+  it('queryMetrics: an instant without end_time is stamped with the server\'s now', async () => {
+    // Compared with bounds, not with a second call: the two reads of the clock
+    // can fall on either side of a second.
+    const before = Math.floor(Date.now() / 1000);
+    const open = await client.telemetry.queryMetrics('total_tokens', {
+      query_type: 'instant',
+      start_time: nowSeconds - 60,
+    });
+    const after = Math.floor(Date.now() / 1000);
+    expect(open.map((s) => s.values.map((v) => v.value))).toEqual([[128]]);
+    const stamp = open[0]!.values[0]!.timestamp;
+    expect(stamp).toBeGreaterThanOrEqual(before);
+    expect(stamp).toBeLessThanOrEqual(after);
   });
 
   it('answers byte for byte what JSON.stringify makes of the in-process result', async () => {
