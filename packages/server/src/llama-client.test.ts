@@ -203,7 +203,7 @@ describe('llama-stack-client against the server', () => {
     );
   });
 
-  it('queryMetrics: an instant without end_time is stamped with the server\'s now', async () => {
+  it("queryMetrics: an instant without end_time is stamped with the server's now", async () => {
     // Compared with bounds, not with a second call: the two reads of the clock
     // can fall on either side of a second.
     const before = Math.floor(Date.now() / 1000);
