@@ -306,6 +306,26 @@ describe('shutdown', () => {
     expect((unsent[0] as Error).message).toContain('ECONNREFUSED');
   });
 
+  it('names the collector’s last answer, not its own deadline, when a metrics retry runs out of time', async () => {
+    // The first export gets a 503; the retry hangs until the flush budget ends it.
+    const r = await receiver({
+      responder: ({ signal, attempt }) =>
+        signal !== 'metrics' ? 200 : attempt === 1 ? 503 : { status: 200, hang: true },
+    });
+    const { sink: s, errors } = sink({ endpoint: r.tracesUrl, timeoutMillis: 1_500 });
+    const span = completedSpan();
+    await s.writeSpans([{ ...span, events: [metricEvent(span, { metric: 'm', value: 1 })] }]);
+    expect(await s.forceFlush()).toBe(false);
+    expect(r.requests.filter((q) => q.signal === 'metrics').length).toBeGreaterThanOrEqual(2);
+    await s.shutdown();
+    const unsent = errors.filter(
+      (e) => (e as OtlpExportError).code === OTLP_ERROR_CODES.metricsUnsent,
+    );
+    expect(unsent).toHaveLength(1);
+    expect((unsent[0] as Error).message).toMatch(/\(last failure: [^)]*HTTP 503/);
+    expect((unsent[0] as Error).message).not.toContain('aborted');
+  });
+
   it('is also reachable as Symbol.asyncDispose', async () => {
     const r = await receiver();
     const s = createOtelSink({ endpoint: r.tracesUrl, env: {} });

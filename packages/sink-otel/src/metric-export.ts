@@ -158,8 +158,10 @@ export class MetricExporter {
       return outcome;
     }
     this.failedExports += 1;
+    // Cut off by our own budget or shutdown: the collector's last answer (for
+    // example ECONNREFUSED) says more to the user than "aborted".
+    if (abort?.aborted || this.context.signal.aborted) return outcome;
     this.lastFailure = outcome.why;
-    if (this.context.signal.aborted) return outcome;
     this.context.reportError(
       outcome.retryable
         ? new OtlpExportError(
