@@ -16,13 +16,13 @@ import { useChildScripts } from './test-support/child.ts';
 describe('installShutdownHooks', () => {
   const children = useChildScripts();
 
-  /** A pipeline whose only sink writes each span to stdout once it is delivered. */
-  const PIPELINE = `
+  /** A pipeline whose only sink takes `writeMs` to deliver, then writes each span to stdout. */
+  const pipeline = (writeMs = 50) => `
 import { createTelemetry, installShutdownHooks } from '@telemetry/core';
 const sink = {
   name: 'stdout',
   async writeSpans(spans) {
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, ${writeMs}));
     for (const s of spans) process.stdout.write('span ' + s.name + '\\n');
   },
   async shutdown() { process.stdout.write('closed\\n'); },
@@ -31,7 +31,7 @@ const telemetry = createTelemetry({ sinks: [sink] });
 `;
 
   it('on SIGTERM delivers, shuts down, then lets the signal end the process', async () => {
-    const file = await children.script(`${PIPELINE}
+    const file = await children.script(`${pipeline()}
 installShutdownHooks(telemetry);
 telemetry.withTrace('work', () => {});
 setInterval(() => {}, 1000);
@@ -52,7 +52,9 @@ process.stdout.write('ready\\n');
   });
 
   it('without the hooks the same process loses the span (the test above can fail)', async () => {
-    const file = await children.script(`${PIPELINE}
+    // A delivery that outlasts any delay before the signal: with 50 ms, a
+    // parent slower than that to answer 'ready' saw the span delivered.
+    const file = await children.script(`${pipeline(60_000)}
 telemetry.withTrace('work', () => {});
 setInterval(() => {}, 1000);
 process.stdout.write('ready\\n');
@@ -71,7 +73,7 @@ process.stdout.write('ready\\n');
   });
 
   it('shuts down when the event loop empties, so a script that just ends loses nothing', async () => {
-    const file = await children.script(`${PIPELINE}
+    const file = await children.script(`${pipeline()}
 installShutdownHooks(telemetry, { timeoutMs: 5000 });
 telemetry.withTrace('work', () => {});
 `);
@@ -81,7 +83,7 @@ telemetry.withTrace('work', () => {});
   });
 
   it('says what process.exit() cost', async () => {
-    const file = await children.script(`${PIPELINE}
+    const file = await children.script(`${pipeline()}
 installShutdownHooks(telemetry);
 telemetry.withTrace('unsent', () => {});
 process.exit(0);

@@ -31,7 +31,9 @@ describe('withTrace / withSpan', () => {
     await withTrace('request', async (root) => {
       root.setAttribute('user', 'u1');
       await withSpan('inference', async (s) => {
-        await sleep(1);
+        // Node's timers count whole milliseconds from a cached loop clock, so
+        // sleep(1) can end after less than 1,000 µs; 5 ms cannot.
+        await sleep(5);
         s.metric('prompt_tokens', 12, 'tokens', { model: 'llama' });
         s.log('calling model', 'debug');
       });

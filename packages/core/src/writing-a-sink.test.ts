@@ -194,7 +194,7 @@ describe("the README's sink, as a stranger writes it", () => {
         warn: () => {},
       });
       for (let i = 0; i < 1000; i++) telemetry.startSpan(`s${i}`).end();
-      await expect.poll(() => c.hanging).toBe(2);
+      await expect.poll(() => c.hanging, { timeout: 20_000 }).toBe(2);
       let s = telemetry.stats();
       // 2 writes of 50 spans in flight, the rest of 400 events waiting; the overflow counted.
       expect(s.sinks.ndjson).toMatchObject({
@@ -228,7 +228,7 @@ describe("the README's sink, as a stranger writes it", () => {
         warn: () => {},
       });
       for (let i = 0; i < 10; i++) telemetry.withTrace(`r${i}`, () => {});
-      await expect.poll(() => c.hanging).toBe(1);
+      await expect.poll(() => c.hanging, { timeout: 20_000 }).toBe(1);
       await telemetry.shutdown();
       const s = telemetry.stats();
       expect(s.sinks.ndjson).toMatchObject({ pending: 0, dropped: { shutdown_timeout: 20 } });
