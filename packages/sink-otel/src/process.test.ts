@@ -41,12 +41,8 @@ async function receiver(options: Parameters<typeof startOtlpReceiver>[0] = {}) {
   return r;
 }
 
-/** A URL where nothing listens: a receiver's port, once it stopped. */
-async function deadEndpoint(): Promise<string> {
-  const r = await receiver();
-  await r.stop();
-  return r.tracesUrl;
-}
+/** A URL where nothing listens: port 1 (tcpmux), which no port-0 bind can be given. */
+const DEAD_ENDPOINT = 'http://127.0.0.1:1/v1/traces';
 
 interface Shutdown {
   readonly ms: number;
@@ -102,7 +98,7 @@ function otelOf(stats: TelemetryStats): SinkStats {
 // deadlines are hang detectors (the child is killed after 2 minutes), never speed limits.
 describe('a script whose collector is down, refusing or hanging', { timeout: 180_000 }, () => {
   it('sinks otel, nothing listening, top-level await: both settle, the loss is counted, the process exits', async () => {
-    const endpoint = await deadEndpoint();
+    const endpoint = DEAD_ENDPOINT;
     const run = await runChild('tla', {
       sinks: ['otel'],
       endpoint,
@@ -185,7 +181,7 @@ describe('a script whose collector is down, refusing or hanging', { timeout: 180
   });
 
   it('sinks sqlite,otel, nothing listening, async main: flush is bounded and SQLite still gets everything', async () => {
-    const endpoint = await deadEndpoint();
+    const endpoint = DEAD_ENDPOINT;
     const run = await runChild('main', {
       sinks: ['sqlite', 'otel'],
       endpoint,

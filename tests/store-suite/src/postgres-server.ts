@@ -5,7 +5,15 @@
  * skips: without server binaries it fails with what to install.
  */
 import { execFile } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,29 +103,54 @@ export async function startPostgres(options: StartOptions = {}): Promise<Postgre
   const data = join(dir, 'data');
   const log = join(dir, 'log');
   await pgBin('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
-  const port = await freePort();
   const settings: Record<string, string | number> = {
     listen_addresses: '127.0.0.1',
     max_connections: 200,
     ...(options.fast !== false ? { fsync: 'off', full_page_writes: 'off' } : {}),
     ...options.settings,
   };
-  const serverArgs = [
-    `-p ${port}`,
-    `-k ${dir}`,
-    ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`),
-  ].join(' ');
-  const start = async () => {
+  const serverArgs = (port: number) =>
+    [`-p ${port}`, `-k ${dir}`, ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`)].join(
+      ' ',
+    );
+  /** Starts the server on `port`; 'port taken' when another socket holds it. */
+  const startOn = async (port: number): Promise<'started' | 'port taken'> => {
+    const logFrom = existsSync(log) ? statSync(log).size : 0;
     try {
-      await pgBin('pg_ctl', ['-D', data, '-o', serverArgs, '-l', log, '-w', '-t', '60', 'start']);
+      await pgBin('pg_ctl', [
+        '-D',
+        data,
+        '-o',
+        serverArgs(port),
+        '-l',
+        log,
+        '-w',
+        '-t',
+        '60',
+        'start',
+      ]);
+      return 'started';
     } catch (error) {
-      const tail = existsSync(log)
-        ? readFileSync(log, 'utf8').split('\n').slice(-15).join('\n')
-        : '';
+      const thisTry = existsSync(log) ? readFileSync(log).subarray(logFrom).toString('utf8') : '';
+      if (thisTry.includes('Address already in use')) return 'port taken';
+      const tail = thisTry.split('\n').slice(-15).join('\n');
       throw new Error(`${(error as Error).message}\n${tail}`);
     }
   };
-  await start();
+  // A free port is only free until someone else binds it: another one, then.
+  let port = await freePort();
+  for (let attempt = 1; (await startOn(port)) === 'port taken'; attempt++) {
+    if (attempt === 5)
+      throw new Error(`PostgreSQL found ${attempt} free ports taken in turn: see ${log}`);
+    port = await freePort();
+  }
+  /** A restart keeps the port: wait while something holds it for a moment. */
+  const restart = async () => {
+    for (let attempt = 1; (await startOn(port)) === 'port taken'; attempt++) {
+      if (attempt === 50) throw new Error(`PostgreSQL cannot get port ${port} back: see ${log}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  };
   const urlOf = (database: string) => `postgres://postgres@127.0.0.1:${port}/${database}`;
   let running = true;
   const server: PostgresServer = {
@@ -141,7 +174,7 @@ export async function startPostgres(options: StartOptions = {}): Promise<Postgre
       running = false;
     },
     async start() {
-      await start();
+      await restart();
       running = true;
     },
     async destroy() {

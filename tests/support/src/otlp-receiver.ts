@@ -573,7 +573,18 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
     stop,
     start: async () => {
       if (listening) return;
-      await listen(port);
+      // While it was down, another socket on this machine may have been given
+      // the port for a moment (an outgoing connection's local port): wait for it.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await listen(port);
+          break;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === 100)
+            throw error;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
       listening = true;
     },
     close: stop,
