@@ -18,7 +18,7 @@ describe('two processes writing one file', () => {
     const count = 6000;
     const [a, b] = await Promise.all(
       ['1', '2'].map((id) =>
-        runNode(childScript('writer-child.mjs'), [path, id, String(count), '100']),
+        runNode(childScript('writer-child.mjs'), [path, id, String(count), '100', '2']),
       ),
     );
     for (const r of [a!, b!]) {

@@ -1,8 +1,12 @@
 // Writes `count` spans to a shared database file in batches, as one of several
 // processes at once. Traces and metric series are shared between the writers
 // (same ids and labels), span ids are not. Prints a JSON summary.
+// With `writers`, it starts writing only once that many writers are ready, so
+// they really write at the same time however long each took to start.
+import { existsSync, writeFileSync } from 'node:fs';
+
 const { createSqliteSink } = await import(process.env.SINK_BUNDLE);
-const [path, writerId, countArg, batchArg] = process.argv.slice(2);
+const [path, writerId, countArg, batchArg, writersArg = '1'] = process.argv.slice(2);
 const count = Number(countArg);
 const batch = Number(batchArg);
 const T0 = Date.UTC(2025, 0, 15, 12) * 1000;
@@ -21,6 +25,14 @@ sink.attach({
   reportError: (error) => problems.push(`error: ${error?.code ?? ''} ${error?.message ?? error}`),
 });
 await sink.whenReady();
+writeFileSync(`${path}.ready-${writerId}`, '');
+const waitUntil = Date.now() + 60_000;
+for (let w = 1; w <= Number(writersArg); w++) {
+  while (!existsSync(`${path}.ready-${w}`)) {
+    if (Date.now() > waitUntil) throw new Error(`writer ${w} never became ready`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 const began = Date.now();
 let written = 0;
 for (let start = 0; start < count; start += batch) {
