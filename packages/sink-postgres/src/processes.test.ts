@@ -3,6 +3,9 @@
  * through real pipelines while this process (the fifth) searches, walks
  * trees and tails the store.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createPostgresSink } from '@telemetry/sink-postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runChild } from './test-support/child.ts';
@@ -62,8 +65,16 @@ describe('four processes writing one database while a fifth queries', () => {
           treesChecked++;
         }
       };
+      // The writers start producing together, once all are connected.
+      const barrier = mkdtempSync(join(tmpdir(), 'telemetry-writers-'));
       const children = Array.from({ length: WRITERS }, (_, i) =>
-        runChild('writer-child.mjs', [url, String(i + 1), String(SPANS_PER_WRITER)]),
+        runChild('writer-child.mjs', [
+          url,
+          String(i + 1),
+          String(SPANS_PER_WRITER),
+          barrier,
+          String(WRITERS),
+        ]),
       );
       let running = true;
       const all = Promise.all(children).finally(() => {
@@ -75,6 +86,7 @@ describe('four processes writing one database while a fifth queries', () => {
         await new Promise((r) => setTimeout(r, 25));
       }
       const results = await all;
+      rmSync(barrier, { recursive: true, force: true });
       for (const r of results) {
         expect(r.stderr).toBe('');
         expect(r.code).toBe(0);

@@ -1,8 +1,13 @@
 // One of several processes writing to one PostgreSQL store through a real
 // pipeline: `count` spans in traces of 10 (a root and 9 children). Prints the
 // pipeline's counts as JSON; anything thrown at the application is counted.
+// With `barrierDir` and `writers`, it starts producing only once that many
+// writers are connected, so they really write at the same time.
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 const { createTelemetry, createPostgresSink } = await import(process.env.SINK_BUNDLE);
-const [url, writerId, countArg] = process.argv.slice(2);
+const [url, writerId, countArg, barrierDir, writersArg = '1'] = process.argv.slice(2);
 const count = Number(countArg);
 const warnings = [];
 const sink = createPostgresSink({
@@ -11,6 +16,17 @@ const sink = createPostgresSink({
   serviceName: `writer-${writerId}`,
 });
 const telemetry = createTelemetry({ sinks: [sink], warn: (m) => warnings.push(m) });
+if (barrierDir) {
+  await sink.whenReady();
+  writeFileSync(join(barrierDir, `ready-${writerId}`), '');
+  const waitUntil = Date.now() + 120_000;
+  for (let w = 1; w <= Number(writersArg); w++) {
+    while (!existsSync(join(barrierDir, `ready-${w}`))) {
+      if (Date.now() > waitUntil) throw new Error(`writer ${w} never became ready`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+}
 const began = Date.now();
 let thrown = 0;
 for (let t = 0; t < count / 10; t++) {
